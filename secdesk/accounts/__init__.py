@@ -1,0 +1,1 @@
+"""Users, publisher organisations, memberships, roles and API tokens."""

@@ -1,0 +1,1 @@
+"""The REST API (django-ninja): thin adapters over services and selectors."""

@@ -1,0 +1,48 @@
+"""Who is calling: a bearer API token or a signed-in browser session.
+
+Both end as ``request.actor`` (the domain ``Actor``); a read-scoped token
+produces an actor that may change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.security.session import SessionAuth
+
+from secdesk.accounts import tokens
+from secdesk.accounts.actors import actor_for
+from secdesk.accounts.models import ApiToken
+from secdesk.domain.policy import ANONYMOUS, Actor
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer sdt_…``; unknown, revoked and expired tokens are refused alike."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        found = tokens.authenticate(token)
+        if found is None:
+            return None
+        request.user = found.user
+        request.actor = actor_for(found.user, write_allowed=found.scope == ApiToken.SCOPE_WRITE)  # type: ignore[attr-defined]  # adapter-owned request attribute
+        return found.user
+
+
+class BrowserSession(SessionAuth):
+    """The web session (CSRF-checked by ninja on unsafe methods)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user:
+            request.actor = actor_for(user)  # type: ignore[attr-defined]  # adapter-owned request attribute
+        return user
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    actor = getattr(request, "actor", None)
+    return actor if isinstance(actor, Actor) else ANONYMOUS
+
+
+AUTH: list[APIKeyCookie | HttpBearer] = [BearerToken(), BrowserSession()]

@@ -1,0 +1,19 @@
+"""The API object: ``/api/v1/``, OpenAPI at ``/api/v1/openapi.json``, problem+json errors."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from secdesk.api import offers, problems, tickets
+from secdesk.api.auth import AUTH
+
+api = NinjaAPI(
+    title="secdesk API",
+    version="1.0.0",
+    description="Report security incidents and vulnerabilities in marketplace offers and follow them.",
+    auth=AUTH,
+    urls_namespace="api-1",
+)
+problems.install(api)
+api.add_router("/", tickets.router)
+api.add_router("/", offers.router)

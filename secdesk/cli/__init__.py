@@ -1,0 +1,1 @@
+"""The ``secdesk`` command: server administration and an API client."""

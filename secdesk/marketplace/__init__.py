@@ -1,0 +1,1 @@
+"""Offers, their plans, customers and deployments (who runs what)."""

@@ -1,0 +1,37 @@
+"""Reads of marketplace data, scoped to the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import QuerySet
+
+from secdesk.domain.errors import ErrorList
+from secdesk.domain.policy import Actor, Permission, can
+from secdesk.marketplace.models import Offer
+
+
+def offers_visible_to(actor: Actor) -> QuerySet[Offer]:
+    """Staff see every offer; publishers see their organisations' offers; others none."""
+    if actor.is_anonymous:
+        return Offer.objects.none()
+    if actor.is_staff_member and can(actor, Permission.OFFER_READ):
+        return Offer.objects.all()
+    return Offer.objects.filter(organization_id__in=actor.organization_ids())
+
+
+def resolve_own_offers(actor: Actor, slugs: Sequence[str], *, field: str = "offers") -> list[Offer]:
+    """The offers named by ``slugs`` that belong to the actor's organisations, in the given order.
+
+    A foreign offer is reported exactly like a missing one.
+    """
+    found = {
+        offer.slug: offer
+        for offer in Offer.objects.filter(slug__in=list(slugs), organization_id__in=actor.organization_ids())
+    }
+    errors = ErrorList()
+    for index, slug in enumerate(slugs):
+        if slug not in found:
+            errors.add(f"{field}.{index}", f"no offer {slug!r} among your organisation's offers", code="unknown_offer")
+    errors.raise_if_any()
+    return [found[slug] for slug in slugs]

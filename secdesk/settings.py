@@ -1,0 +1,185 @@
+"""Django settings for secdesk, all from ``SECDESK_*`` environment variables.
+
+The embedded default (no variables set) is a working desk on SQLite under
+``./var``. ``SECDESK_PRODUCTION=1`` turns on the production checks: secrets
+must come from the environment and the deploy checks must pass.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dj_database_url
+
+from secdesk import config
+
+BASE_DIR = Path(__file__).resolve().parent
+PRODUCTION = config.env_bool("SECDESK_PRODUCTION", False)
+DATA_DIR = config.data_dir()
+ATTACHMENT_DIR = DATA_DIR / "attachments"
+MAIL_DIR = DATA_DIR / "mail"
+
+SECRET_KEY = config.secret_key(PRODUCTION, DATA_DIR)
+DEBUG = config.env_bool("SECDESK_DEBUG", False)
+ALLOWED_HOSTS = config.env_list(
+    "SECDESK_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise config.ConfigError("SECDESK_ALLOWED_HOSTS is required when SECDESK_PRODUCTION=1")
+CSRF_TRUSTED_ORIGINS = config.env_list("SECDESK_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = config.env_str("SECDESK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "ninja",
+    "django_tasks_db",
+    "secdesk.accounts",
+    "secdesk.marketplace",
+    "secdesk.tickets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "secdesk.urls"
+WSGI_APPLICATION = "secdesk.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict[str, object]:
+    url = config.env_str("DATABASE_URL")
+    if url:
+        db = dj_database_url.parse(url, conn_max_age=config.env_int("SECDESK_DB_CONN_MAX_AGE", 60))
+        db["CONN_HEALTH_CHECKS"] = True
+        return dict(db)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "secdesk.sqlite3"),
+        # Reusing connections matters more than anything else for SQLite speed:
+        # opening one and setting its pragmas costs more than an insert.
+        "CONN_MAX_AGE": config.env_int("SECDESK_DB_CONN_MAX_AGE", 600),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
+            # the busy timeout instead of failing a lock upgrade mid-transaction.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
+                "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=30000;"
+            ),
+        },
+        "TEST": {"NAME": str(DATA_DIR / "test-secdesk.sqlite3")},
+    }
+
+
+DATABASES = {"default": _database()}
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# Request limits: JSON bodies are small; attachments have their own limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.env_int("SECDESK_MAX_BODY_BYTES", 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = config.env_int("SECDESK_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)
+MAX_TEXT_CHARS = config.env_int("SECDESK_MAX_TEXT_CHARS", 100_000)
+
+# The desk's business calendar (acknowledgement clock).
+CALENDAR = {
+    "timezone": config.env_str("SECDESK_CALENDAR_TIMEZONE", "UTC"),
+    "country": config.env_str("SECDESK_CALENDAR_COUNTRY", "") or None,
+    "subdivision": config.env_str("SECDESK_CALENDAR_SUBDIVISION", "") or None,
+    "hours": config.env_str("SECDESK_CALENDAR_HOURS", "09:00-17:00"),
+}
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "OPTIONS": {"file_path": str(MAIL_DIR)},
+    }
+}
+
+# Security headers and cookies.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = config.env_bool("SECDESK_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = config.env_int("SECDESK_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr}},
+    "root": {"handlers": ["console"], "level": config.env_str("SECDESK_LOG_LEVEL", "WARNING")},
+}

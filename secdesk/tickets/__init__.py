@@ -1,0 +1,1 @@
+"""Tickets — the security events — with their messages, attachments and timeline."""

@@ -1,0 +1,135 @@
+"""The only reads of tickets and their threads, always scoped to the actor.
+
+``access_ticket`` answers ``NotFound`` alike for a ticket that does not
+exist, one the actor may not see and a malformed confirmation number.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+
+from secdesk.domain import confirmation
+from secdesk.domain.errors import InvalidInput, FieldError, NotFound, PermissionDenied
+from secdesk.domain.lifecycle import Status
+from secdesk.domain.policy import Actor, Permission, can
+from secdesk.tickets.models import Attachment, Message, Ticket, TimelineEvent
+
+MAX_PAGE = 100
+
+
+def tickets_visible_to(actor: Actor) -> QuerySet[Ticket]:
+    """Publishers: their organisations' tickets. Staff: every ticket past draft. Others: none."""
+    if actor.is_anonymous:
+        return Ticket.objects.none()
+    if actor.is_staff_member and can(actor, Permission.TICKET_READ):
+        return Ticket.objects.exclude(status=Status.DRAFT.value)
+    return Ticket.objects.filter(organization_id__in=actor.organization_ids())
+
+
+def access_ticket(
+    actor: Actor,
+    confirmation_number: str,
+    permission: Permission = Permission.TICKET_READ,
+    *,
+    for_update: bool = False,
+) -> Ticket:
+    """The ticket if the actor may see it and holds ``permission`` on it.
+
+    Raises ``NotFound`` when it is missing or invisible, ``PermissionDenied``
+    when it is visible but the permission is not held. With ``for_update``
+    the row is locked until the surrounding transaction ends.
+    """
+    try:
+        number = confirmation.normalise(confirmation_number)
+    except confirmation.InvalidConfirmationNumber:
+        raise NotFound("no such ticket") from None
+    queryset = tickets_visible_to(actor).select_related("organization")
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    ticket = queryset.filter(confirmation_number=number).first()
+    if ticket is None:
+        raise NotFound("no such ticket")
+    if not can(actor, permission, organization_id=ticket.organization_id):
+        raise PermissionDenied(f"you may not {permission.value.replace(':', ' ')} on this ticket")
+    return ticket
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"t:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = raw.partition(":")
+        if kind != "t":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise InvalidInput([FieldError("cursor", "is not a cursor this desk issued", "invalid_cursor")]) from None
+
+
+def list_tickets(
+    actor: Actor,
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    severity: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Newest first, keyset-paginated on the primary key (cost flat however deep)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    queryset = tickets_visible_to(actor)
+    if status:
+        queryset = queryset.filter(status=status)
+    if category:
+        queryset = queryset.filter(category=category)
+    if severity:
+        queryset = queryset.filter(severity=severity)
+    if cursor:
+        queryset = queryset.filter(id__lt=decode_cursor(cursor))
+    rows = list(queryset.prefetch_related("offers").order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(items=rows, next_cursor=encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def messages_for(actor: Actor, ticket: Ticket) -> QuerySet[Message]:
+    """The thread as the actor may read it: internal notes only for those holding ``note:read``."""
+    queryset = ticket.messages.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
+    )
+    if not can(actor, Permission.NOTE_READ, organization_id=ticket.organization_id):
+        queryset = queryset.filter(internal=False)
+    return queryset.order_by("id")
+
+
+def timeline_for(actor: Actor, ticket: Ticket) -> QuerySet[TimelineEvent]:
+    """Publishers see public events; staff see every event."""
+    queryset = ticket.timeline.order_by("seq")
+    if not (actor.is_staff_member and can(actor, Permission.NOTE_READ)):
+        queryset = queryset.filter(public=True)
+    return queryset
+
+
+def access_attachment(actor: Actor, confirmation_number: str, public_id: str) -> Attachment:
+    ticket = access_ticket(actor, confirmation_number, Permission.ATTACHMENT_READ)
+    attachment = (
+        Attachment.objects.select_related("message").filter(ticket=ticket, public_id=public_id).first()
+    )
+    if attachment is None:
+        raise NotFound("no such attachment")
+    if attachment.message.internal and not can(actor, Permission.NOTE_READ, organization_id=ticket.organization_id):
+        raise NotFound("no such attachment")
+    return attachment

@@ -54,9 +54,11 @@ ZONES = [
 ]
 
 
-def local(calendar: BusinessCalendar, *args: int, fold: int = 0) -> datetime:
+def local(
+    calendar: BusinessCalendar, year: int, month: int, day: int, hour: int = 0, minute: int = 0
+) -> datetime:
     """A wall-clock time in the calendar's zone."""
-    return datetime(*args, tzinfo=ZoneInfo(calendar.timezone), fold=fold)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(calendar.timezone))
 
 
 # -- the examples from the product design ----------------------------------------------

@@ -63,9 +63,8 @@ EXPECTED_WHO: dict[Action, set[Role]] = {
     A.SUBMIT: PUBLISHERS,
     A.WITHDRAW: PUBLISHERS,
     A.PUBLISHER_RESPONDED: PUBLISHERS | TRIAGERS,
-    **{
-        a: TRIAGERS
-        for a in (
+    **dict.fromkeys(
+        (
             A.ACKNOWLEDGE,
             A.START_ASSESSMENT,
             A.AWAIT_PUBLISHER,
@@ -74,8 +73,9 @@ EXPECTED_WHO: dict[Action, set[Role]] = {
             A.RESOLVE,
             A.CLOSE,
             A.REOPEN,
-        )
-    },
+        ),
+        TRIAGERS,
+    ),
 }
 
 VALID_FACTS: dict[str, object] = {
@@ -211,7 +211,9 @@ def test_declared_transitions_obey_the_grant_table(
         transition = plan(actor_for(role))
         assert transition.action is action
         assert transition.target is EXPECTED[(status, action)]
-        assert action in allowed_actions(actor=actor_for(role), status=status, organization_id=organization_id)
+        assert action in allowed_actions(
+            actor=actor_for(role), status=status, organization_id=organization_id
+        )
     else:
         with pytest.raises(PermissionDenied):
             plan(actor_for(role))
@@ -288,7 +290,9 @@ def test_acknowledge_needs_priority_and_severity() -> None:
     with pytest.raises(InvalidInput) as info:
         _plan(S.SUBMITTED, A.ACKNOWLEDGE, {})
     assert {e.field for e in info.value.errors} == {"priority", "severity"}
-    assert _plan(S.SUBMITTED, A.ACKNOWLEDGE, {"priority": "P1", "severity": "critical"}).target is S.ACKNOWLEDGED
+    assert (
+        _plan(S.SUBMITTED, A.ACKNOWLEDGE, {"priority": "P1", "severity": "critical"}).target is S.ACKNOWLEDGED
+    )
 
 
 def test_submit_needs_a_complete_intake() -> None:
@@ -320,7 +324,9 @@ def test_duplicate_needs_duplicate_of() -> None:
     with pytest.raises(InvalidInput) as info:
         _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": " "})
     assert [(e.field, e.code) for e in info.value.errors] == [("duplicate_of", "required")]
-    assert _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": "SEC-9"}).target is S.CLOSED
+    assert (
+        _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": "SEC-9"}).target is S.CLOSED
+    )
 
 
 def test_unknown_close_reason() -> None:

@@ -91,7 +91,7 @@ def test_every_permission_is_resource_colon_action() -> None:
 
 def test_read_permissions_are_exactly_the_read_actions() -> None:
     assert {p for p in Permission if p.action == "read"} == READ_PERMISSIONS
-    assert READ_PERMISSIONS | WRITE_PERMISSIONS == set(Permission)
+    assert set(Permission) == READ_PERMISSIONS | WRITE_PERMISSIONS
     assert not READ_PERMISSIONS & WRITE_PERMISSIONS
     assert P.TOKEN_MANAGE in WRITE_PERMISSIONS
 
@@ -232,7 +232,9 @@ scopes = st.tuples(st.none() | orgs, st.none() | orgs)
 
 
 @given(actor=actors, scope=scopes)
-def test_property_read_scoped_and_auditors_never_write(actor: Actor, scope: tuple[int | None, int | None]) -> None:
+def test_property_read_scoped_and_auditors_never_write(
+    actor: Actor, scope: tuple[int | None, int | None]
+) -> None:
     org, customer = scope
     held = effective_permissions(actor, organization_id=org, customer_id=customer)
     if not actor.write_allowed:
@@ -274,7 +276,7 @@ def test_property_can_agrees_with_effective_permissions(
 
 
 def test_actor_normalises_and_is_hashable() -> None:
-    a = Actor(user_id=1, staff_role="lead", memberships={3: "publisher_admin"})  # type: ignore[arg-type]
+    a = Actor(user_id=1, staff_role="lead", memberships={3: "publisher_admin"})  # type: ignore[arg-type, dict-item]
     b = Actor(user_id=1, staff_role=R.LEAD, memberships=Memberships([(3, R.PUBLISHER_ADMIN)]))
     assert a == b
     assert hash(a) == hash(b)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 
@@ -15,12 +16,15 @@ from secdesk.accounts.models import Membership, Organization, User
 from secdesk.domain.policy import Role
 from secdesk.marketplace.models import Customer, CustomerContact, Deployment, Offer, Plan
 
-PUBLISHERS = {
+PUBLISHERS: dict[str, dict[str, Any]] = {
     "contoso": {
         "name": "Contoso Ltd",
         "member": ("alice@contoso.example", "Alice Contoso"),
         "offers": {
-            "contoso-backup": ("Contoso Backup", [("standard", "Standard", "4.2"), ("enterprise", "Enterprise", "4.3")]),
+            "contoso-backup": (
+                "Contoso Backup",
+                [("standard", "Standard", "4.2"), ("enterprise", "Enterprise", "4.3")],
+            ),
             "contoso-vault": ("Contoso Vault", [("team", "Team", "2.0"), ("business", "Business", "2.1")]),
         },
     },
@@ -80,13 +84,11 @@ def load(password: str | None = None) -> list[DemoUser]:
         customers.append(customer)
     for index, (org_slug, spec) in enumerate(PUBLISHERS.items()):
         org, _ = Organization.objects.get_or_create(slug=org_slug, defaults={"name": spec["name"]})
-        email, full_name = spec["member"]  # type: ignore[misc]  # literal demo table
+        email, full_name = spec["member"]
         user, chosen = _user(email, full_name, password)
-        Membership.objects.get_or_create(
-            user=user, organization=org, defaults={"role": Role.PUBLISHER_ADMIN.value}
-        )
+        Membership.objects.get_or_create(user=user, organization=org, defaults={"role": Role.PUBLISHER_ADMIN.value})
         users.append(DemoUser(email, f"publisher admin, {spec['name']}", chosen))
-        for offer_index, (offer_slug, (offer_name, plans)) in enumerate(spec["offers"].items()):  # type: ignore[attr-defined]  # literal demo table
+        for offer_index, (offer_slug, (offer_name, plans)) in enumerate(spec["offers"].items()):
             offer, _ = Offer.objects.get_or_create(
                 slug=offer_slug,
                 defaults={"organization": org, "name": offer_name, "security_contact": email},

@@ -17,7 +17,7 @@ from django.utils import timezone
 from secdesk.accounts.models import ApiToken, User
 from secdesk.domain.errors import Conflict, ErrorList
 
-TOKEN_PREFIX = "sdt_"
+TOKEN_PREFIX = "sdt_"  # noqa: S105 — a public marker that makes leaked tokens greppable, not a secret
 # last_used_at is refreshed at most this often, so reads do not turn into writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -111,8 +111,13 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             headers={"WWW-Authenticate": 'Bearer realm="secdesk"'},
         )
     if exc.status_code == 400:
-        return problem(400, "The request body is not valid UTF-8 JSON.", type_="malformed", title="Malformed request",
-                       request=request)
+        return problem(
+            400,
+            "The request body is not valid UTF-8 JSON.",
+            type_="malformed",
+            title="Malformed request",
+            request=request,
+        )
     return problem(exc.status_code, str(exc), request=request)
 
 
@@ -128,7 +133,7 @@ def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def install(api: NinjaAPI) -> None:
-    api.add_exception_handler(DomainError, domain_error)
-    api.add_exception_handler(ValidationError, validation_error)
-    api.add_exception_handler(HttpError, http_error)
-    api.add_exception_handler(Exception, unexpected)
+    api.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]  # ninja's stub wrongly widens exc to its class
+    api.add_exception_handler(ValidationError, validation_error)  # type: ignore[arg-type]  # ninja's stub wrongly widens exc to its class
+    api.add_exception_handler(HttpError, http_error)  # type: ignore[arg-type]  # ninja's stub wrongly widens exc to its class
+    api.add_exception_handler(Exception, unexpected)  # type: ignore[arg-type]  # ninja's stub wrongly widens exc to its class

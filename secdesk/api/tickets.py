@@ -27,7 +27,12 @@ from secdesk.tickets import selectors, services, storage
 
 router = Router(tags=["tickets"])
 ERRORS: dict[int, type[ProblemOut]] = {
-    400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 409: ProblemOut, 413: ProblemOut,
+    400: ProblemOut,
+    401: ProblemOut,
+    403: ProblemOut,
+    404: ProblemOut,
+    409: ProblemOut,
+    413: ProblemOut,
     422: ProblemOut,
 }
 
@@ -107,9 +112,7 @@ def update_draft(request: HttpRequest, confirmation_number: str, payload: Ticket
     return _detail(request, ticket.confirmation_number)
 
 
-@router.post(
-    "/tickets/{confirmation_number}/submit", response={200: TicketOut, **ERRORS}, operation_id="ticket_submit"
-)
+@router.post("/tickets/{confirmation_number}/submit", response={200: TicketOut, **ERRORS}, operation_id="ticket_submit")
 def submit_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """Submit a draft; every missing answer is reported at once."""
     ticket = services.submit_ticket(actor_of(request), confirmation_number=confirmation_number)

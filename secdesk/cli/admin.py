@@ -39,10 +39,25 @@ def serve(args: argparse.Namespace) -> int:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "secdesk.settings"}
     children: list[subprocess.Popen[bytes]] = []
     web = [
-        sys.executable, "-m", "granian", "--interface", "wsgi", "secdesk.wsgi:application",
-        "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
-        "--blocking-threads", str(args.threads), "--backlog", "2048", "--no-ws",
-        "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "secdesk.wsgi:application",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--workers",
+        str(args.workers),
+        "--blocking-threads",
+        str(args.threads),
+        "--backlog",
+        "2048",
+        "--no-ws",
+        "--log-level",
+        "warning",
     ]
     children.append(subprocess.Popen(web, env=env))  # noqa: S603 — fixed argv, our own interpreter
     if not args.no_worker:
@@ -88,12 +103,12 @@ def load_demo(args: argparse.Namespace) -> int:
 
 def token(args: argparse.Namespace) -> int:
     user = _user(args.user)
-    if args.token_command == "create":
+    if args.token_command == "create":  # noqa: S105 — a subcommand name, not a password
         name = args.name or f"cli-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
         issued = tokens.create_token(user=user, name=name, scope=args.scope, expires_in_days=args.expires_in)
         print(issued.secret)
         return 0
-    if args.token_command == "list":
+    if args.token_command == "list":  # noqa: S105 — a subcommand name, not a password
         for item in ApiToken.objects.filter(user=user).order_by("created_at"):
             state = "revoked" if item.revoked_at else "active"
             print(
@@ -138,8 +153,10 @@ def audit_verify(_args: argparse.Namespace) -> int:
     for number, breaks in report.broken.items():
         for item in breaks:
             print(f"{number}: event {item.seq}: {item.reason}")
-    print(f"checked {report.tickets} tickets, {report.events} events: "
-          f"{'all chains intact' if not report.broken else f'{len(report.broken)} broken'}")
+    print(
+        f"checked {report.tickets} tickets, {report.events} events: "
+        f"{'all chains intact' if not report.broken else f'{len(report.broken)} broken'}"
+    )
     return EXIT_API_ERROR if report.broken else 0
 
 

@@ -44,8 +44,9 @@ class Client:
         try:
             response = self.session.request(method, url, timeout=TIMEOUT, **kwargs)
         except requests.ConnectionError:
-            raise CliError(f"cannot reach the desk at {self.base_url} (is it running? check SECDESK_URL)",
-                           EXIT_UNREACHABLE) from None
+            raise CliError(
+                f"cannot reach the desk at {self.base_url} (is it running? check SECDESK_URL)", EXIT_UNREACHABLE
+            ) from None
         except requests.Timeout:
             raise CliError(f"the desk at {self.base_url} did not answer in {TIMEOUT} s", EXIT_UNREACHABLE) from None
         if response.status_code >= 400:
@@ -114,7 +115,9 @@ def print_messages(messages: Sequence[dict[str, Any]], out: TextIO) -> None:
         tag = " (internal note)" if item.get("internal") else ""
         out.write(f"--- {item['created_at']}  {item['author']}{tag}\n{item['body']}\n")
         for attachment in item.get("attachments", []):
-            out.write(f"    [attachment] {attachment['filename']} {attachment['size']} bytes sha256 {attachment['sha256']}\n")
+            out.write(
+                f"    [attachment] {attachment['filename']} {attachment['size']} bytes sha256 {attachment['sha256']}\n"
+            )
 
 
 def ticket_submit(client: Client, path: str, *, draft: bool, as_json: bool, out: TextIO) -> None:
@@ -171,8 +174,9 @@ def ticket_list(client: Client, *, status: str | None, limit: int, as_json: bool
         )
 
 
-def ticket_reply(client: Client, number: str, *, message: str, attach: Sequence[str], internal: bool,
-                 out: TextIO) -> None:
+def ticket_reply(
+    client: Client, number: str, *, message: str, attach: Sequence[str], internal: bool, out: TextIO
+) -> None:
     handles = []
     try:
         for path in attach:

@@ -17,7 +17,7 @@ from secdesk.cli import client
 
 def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "secdesk.settings")
-    import django  # noqa: PLC0415 — only server commands need Django booted
+    import django
 
     django.setup()
 
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_ticket(args)
             return 0
         _django()
-        from secdesk.cli import admin  # noqa: PLC0415 — needs Django set up first
+        from secdesk.cli import admin
 
         return admin.run(args)
     except client.CliError as exc:

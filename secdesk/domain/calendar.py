@@ -125,9 +125,7 @@ class BusinessCalendar:
         try:
             opens, closes = time(h1, m1), time(h2, m2)
         except ValueError as exc:
-            raise InvalidInput(
-                [FieldError("hours", f"Invalid time in working hours {text.strip()!r}")]
-            ) from exc
+            raise InvalidInput([FieldError("hours", f"Invalid time in working hours {text.strip()!r}")]) from exc
         if closes <= opens:
             raise InvalidInput([FieldError("hours", "Working hours must end after they start")])
         return opens, closes
@@ -160,9 +158,7 @@ class BusinessCalendar:
 
         if self.end <= self.start:
             errors.add("hours", "Working hours must end after they start")
-        if self.workday_hours is not None and not (
-            math.isfinite(self.workday_hours) and self.workday_hours > 0
-        ):
+        if self.workday_hours is not None and not (math.isfinite(self.workday_hours) and self.workday_hours > 0):
             errors.add("hours", "The length of a working day must be a positive number of hours")
         errors.raise_if_any()
 

@@ -230,9 +230,7 @@ def _parse_prefix(head: str, text: str) -> str:
             metric="CVSS",
             code="unsupported_version",
         )
-    raise CvssError(
-        f"the CVSS version prefix is missing: the vector {expected}", metric="CVSS", code="bad_prefix"
-    )
+    raise CvssError(f"the CVSS version prefix is missing: the vector {expected}", metric="CVSS", code="bad_prefix")
 
 
 def _check_metric(label: str, value: str, version: str, seen: Mapping[str, str]) -> None:
@@ -260,8 +258,7 @@ def _check_metric(label: str, value: str, version: str, seen: Mapping[str, str])
         same_but_case = [a for a in allowed if a.lower() == value.lower()]
         if same_but_case:
             raise CvssError(
-                f"value {_quote(value)} of metric {label} has the wrong letter case: "
-                f"write {same_but_case[0]!r}",
+                f"value {_quote(value)} of metric {label} has the wrong letter case: write {same_but_case[0]!r}",
                 metric=label,
                 code="lowercase",
             )
@@ -394,9 +391,7 @@ def parse_vectors(texts: Iterable[str], field: str = "cvss_vectors") -> list[Cvs
             continue
         identity = parsed.identity()
         if identity in first_index:
-            errors.append(
-                FieldError(path, f"the same vector as {field}.{first_index[identity]}", "duplicate")
-            )
+            errors.append(FieldError(path, f"the same vector as {field}.{first_index[identity]}", "duplicate"))
             continue
         first_index[identity] = i
         scores.append(score)

@@ -75,9 +75,7 @@ def normalise_cve(text: str) -> str:
         )
     year, sequence = match.groups()
     if not CVE_FIRST_YEAR <= int(year) <= CVE_LAST_YEAR:
-        raise IdentifierError(
-            f"CVE year {year} is out of range ({CVE_FIRST_YEAR}-{CVE_LAST_YEAR})", code="invalid_cve"
-        )
+        raise IdentifierError(f"CVE year {year} is out of range ({CVE_FIRST_YEAR}-{CVE_LAST_YEAR})", code="invalid_cve")
     if len(sequence) > 4 and sequence.startswith("0"):
         # Zero padding is only used to reach four digits; "CVE-2024-01234"
         # would be a second spelling of CVE-2024-1234.

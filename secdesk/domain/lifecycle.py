@@ -359,9 +359,7 @@ def plan_transition(
     try:
         action = Action(action)
     except ValueError:
-        raise InvalidInput(
-            [FieldError("action", f"unknown action {action!r}", code="invalid_choice")]
-        ) from None
+        raise InvalidInput([FieldError("action", f"unknown action {action!r}", code="invalid_choice")]) from None
     status = Status(status)
     transition = _BY_SOURCE_AND_ACTION.get((status, action))
     if transition is None:

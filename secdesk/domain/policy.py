@@ -306,6 +306,12 @@ class Actor:
         """True for a contact of at least one customer (tenant)."""
         return bool(self.customer_ids)
 
+    def signed_in_id(self) -> int:
+        """The user id, for code paths that already refused anonymous actors."""
+        if self.user_id is None:
+            raise PermissionDenied("sign in first")
+        return self.user_id
+
     def organization_ids(self) -> frozenset[int]:
         """The organisations this person is a publisher member or admin of."""
         return frozenset(self.memberships)

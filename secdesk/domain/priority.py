@@ -147,9 +147,7 @@ class PriorityPolicy:
             if isinstance(raw, str) and raw in _PRIORITY_VALUES:
                 base[severity] = Priority(raw)
             else:
-                errors.add(
-                    f"base.{severity}", f"unknown priority {raw!r}; expected P1-P4", code="invalid_choice"
-                )
+                errors.add(f"base.{severity}", f"unknown priority {raw!r}; expected P1-P4", code="invalid_choice")
         thresholds = tuple(self.exposure_thresholds)
         _validate(base, thresholds, self.exploited_bump, self.incident_bump, errors)
         errors.raise_if_any()
@@ -250,11 +248,7 @@ def suggest_priority(
             f"unknown category {category!r}; expected one of: {', '.join(CATEGORIES)}",
             code="invalid_choice",
         )
-    if (
-        isinstance(affected_customers, bool)
-        or not isinstance(affected_customers, int)
-        or affected_customers < 0
-    ):
+    if isinstance(affected_customers, bool) or not isinstance(affected_customers, int) or affected_customers < 0:
         errors.add("affected_customers", "must be a whole number of at least 0")
     errors.raise_if_any()
     steps = policy.exposure_steps(affected_customers)

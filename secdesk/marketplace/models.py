@@ -1,6 +1,6 @@
 """The marketplace: offers with plans/versions, customers and their deployments.
 
-A deployment (customer × offer × plan/version) is how the affected
+A deployment (customer x offer x plan/version) is how the affected
 customers of a ticket are computed.
 """
 

@@ -23,7 +23,9 @@ def verify_all() -> Report:
     report = Report()
     last_id = 0
     while True:
-        batch = list(Ticket.objects.filter(id__gt=last_id).order_by("id").values_list("id", "confirmation_number")[:BATCH])
+        batch = list(
+            Ticket.objects.filter(id__gt=last_id).order_by("id").values_list("id", "confirmation_number")[:BATCH]
+        )
         if not batch:
             return report
         numbers = dict(batch)

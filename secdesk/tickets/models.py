@@ -74,7 +74,8 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     # A retried create with the same key returns the first ticket.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL (not "") when absent, so the partial unique constraint ignores keyless tickets.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 — see above
     idempotency_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 
 from secdesk.domain import confirmation
-from secdesk.domain.errors import InvalidInput, FieldError, NotFound, PermissionDenied
+from secdesk.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.tickets.models import Attachment, Message, Ticket, TimelineEvent
@@ -125,9 +125,7 @@ def timeline_for(actor: Actor, ticket: Ticket) -> QuerySet[TimelineEvent]:
 
 def access_attachment(actor: Actor, confirmation_number: str, public_id: str) -> Attachment:
     ticket = access_ticket(actor, confirmation_number, Permission.ATTACHMENT_READ)
-    attachment = (
-        Attachment.objects.select_related("message").filter(ticket=ticket, public_id=public_id).first()
-    )
+    attachment = Attachment.objects.select_related("message").filter(ticket=ticket, public_id=public_id).first()
     if attachment is None:
         raise NotFound("no such attachment")
     if attachment.message.internal and not can(actor, Permission.NOTE_READ, organization_id=ticket.organization_id):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from secdesk.accounts.models import Organization
 from secdesk.domain import confirmation, intake
-from secdesk.domain.errors import Conflict, ErrorList, InvalidInput, FieldError, PermissionDenied
+from secdesk.domain.errors import Conflict, ErrorList, FieldError, InvalidInput, PermissionDenied
 from secdesk.domain.lifecycle import Action, Status, plan_transition
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.marketplace.models import Offer
@@ -45,7 +45,6 @@ def _choose_organization(actor: Actor, offers: Sequence[Offer], organization_slu
     Offers decide it; otherwise the named organisation; otherwise the actor's
     only one. Offers from two organisations cannot share one ticket.
     """
-
 
     org_ids = {offer.organization_id for offer in offers}
     if organization_slug:
@@ -133,7 +132,7 @@ def create_ticket(
     input is a ``Conflict``. The key is unique per user in the database, so
     two concurrent retries cannot both create.
     """
-    if not actor.organization_ids() or not can(actor, Permission.TICKET_CREATE):
+    if actor.user_id is None or not actor.organization_ids() or not can(actor, Permission.TICKET_CREATE):
         raise PermissionDenied("only members of a publisher organisation file tickets")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise InvalidInput([FieldError("Idempotency-Key", "must be 1 to 200 characters", "invalid")])
@@ -152,7 +151,7 @@ def create_ticket(
             now = timezone.now()
             ticket = Ticket(
                 organization_id=org_id,
-                created_by_id=actor.user_id,
+                created_by_id=actor.signed_in_id(),
                 created_at=now,
                 updated_at=now,
                 idempotency_key=idempotency_key,
@@ -318,7 +317,7 @@ def post_message(
                         size=item.size,
                         sha256=item.sha256,
                         storage_name=item.storage_name,
-                        uploaded_by_id=actor.user_id,
+                        uploaded_by_id=actor.signed_in_id(),
                         created_at=now,
                     )
                     for item in stored

@@ -49,14 +49,10 @@ NIGHT_SHIFTS = [
     BusinessCalendar(timezone="America/New_York", country="IL", start=time(1, 0), end=time(3, 0)),
 ]
 
-ZONES = [
-    ZoneInfo(name) for name in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata")
-]
+ZONES = [ZoneInfo(name) for name in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Asia/Kolkata")]
 
 
-def local(
-    calendar: BusinessCalendar, year: int, month: int, day: int, hour: int = 0, minute: int = 0
-) -> datetime:
+def local(calendar: BusinessCalendar, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A wall-clock time in the calendar's zone."""
     return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(calendar.timezone))
 
@@ -172,9 +168,7 @@ def test_the_holiday_package_agrees_with_the_dates_we_rely_on() -> None:
         (ISRAEL, (2026, 6, 7, 10), (2026, 6, 8, 10)),
     ],
 )
-def test_holidays_and_weekends(
-    calendar: BusinessCalendar, submitted: tuple[int, ...], due: tuple[int, ...]
-) -> None:
+def test_holidays_and_weekends(calendar: BusinessCalendar, submitted: tuple[int, ...], due: tuple[int, ...]) -> None:
     assert calendar.acknowledgement_due(local(calendar, *submitted)) == local(calendar, *due)
 
 
@@ -237,9 +231,7 @@ def test_holiday_tables_are_cached_per_country_and_subdivision() -> None:
         (LONG_DAY, (2026, 6, 1, 9), (2026, 6, 3, 13)),
     ],
 )
-def test_other_working_hours(
-    calendar: BusinessCalendar, submitted: tuple[int, ...], due: tuple[int, ...]
-) -> None:
+def test_other_working_hours(calendar: BusinessCalendar, submitted: tuple[int, ...], due: tuple[int, ...]) -> None:
     assert calendar.acknowledgement_due(local(calendar, *submitted)) == local(calendar, *due)
 
 
@@ -291,12 +283,8 @@ def test_working_hours_starting_in_a_skipped_hour() -> None:
     # A submission at the skipped wall time itself is fine too.
     # (02:45 reads as 03:45 CEST: 10 minutes later is 03:55, 20 minutes spill into Monday.)
     skipped = datetime(2026, 3, 29, 2, 45, tzinfo=zone)
-    assert (
-        calendar.add_business_time(skipped, timedelta(minutes=10)).isoformat() == "2026-03-29T03:55:00+02:00"
-    )
-    assert (
-        calendar.add_business_time(skipped, timedelta(minutes=20)).isoformat() == "2026-03-30T02:35:00+02:00"
-    )
+    assert calendar.add_business_time(skipped, timedelta(minutes=10)).isoformat() == "2026-03-29T03:55:00+02:00"
+    assert calendar.add_business_time(skipped, timedelta(minutes=20)).isoformat() == "2026-03-30T02:35:00+02:00"
 
 
 def test_working_hours_swallowed_by_a_skipped_hour_are_empty() -> None:
@@ -576,18 +564,12 @@ def test_acknowledgement_due_matches_the_reference(calendar: BusinessCalendar, s
 
 @REFERENCE
 @given(st.sampled_from(CALENDARS), reference_moments, st.integers(1, 3 * 8 * 60))
-def test_add_business_time_matches_the_reference(
-    calendar: BusinessCalendar, submitted: datetime, minutes: int
-) -> None:
-    assert calendar.add_business_time(submitted, minutes * MINUTE) == reference_add(
-        calendar, submitted, minutes
-    )
+def test_add_business_time_matches_the_reference(calendar: BusinessCalendar, submitted: datetime, minutes: int) -> None:
+    assert calendar.add_business_time(submitted, minutes * MINUTE) == reference_add(calendar, submitted, minutes)
 
 
 @REFERENCE
 @given(st.sampled_from(CALENDARS), reference_moments, st.integers(0, 6 * 24 * 60))
-def test_business_time_between_matches_the_reference(
-    calendar: BusinessCalendar, a: datetime, span: int
-) -> None:
+def test_business_time_between_matches_the_reference(calendar: BusinessCalendar, a: datetime, span: int) -> None:
     b = a + span * MINUTE
     assert calendar.business_time_between(a, b) == reference_between(calendar, a, b)

@@ -205,9 +205,7 @@ def test_every_single_substitution_is_detected(data: bytes) -> None:
                 continue
             typed = symbols[:position] + replacement + symbols[position + 1 :]
             expected = (
-                confirmation.REASON_CHECK_MISMATCH
-                if replacement in alphabet
-                else confirmation.REASON_BAD_CHARACTER
+                confirmation.REASON_CHECK_MISMATCH if replacement in alphabet else confirmation.REASON_BAD_CHARACTER
             )
             assert reason_of(typed) == expected, typed
             assert reason_of("SEC-" + typed) == expected

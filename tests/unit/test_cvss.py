@@ -294,9 +294,7 @@ def test_cvss_error_is_a_value_error() -> None:
     shuffle=st.randoms(use_true_random=False),
     version=st.sampled_from(["3.0", "3.1"]),
 )
-def test_v3_accepts_any_order(
-    base: list[str], extra: list[str], shuffle: random.Random, version: str
-) -> None:
+def test_v3_accepts_any_order(base: list[str], extra: list[str], shuffle: random.Random, version: str) -> None:
     tokens = base + extra
     shuffle.shuffle(tokens)
     vector = f"CVSS:{version}/" + "/".join(tokens)
@@ -313,9 +311,7 @@ def test_v4_rejects_any_other_order(order: list[str]) -> None:
         return
     # The first metric that comes after one it should precede is the one named.
     position = {m: i for i, m in enumerate(V4_ORDER)}
-    misplaced = next(
-        m for k, m in enumerate(order) if k and position[m] < max(position[p] for p in order[:k])
-    )
+    misplaced = next(m for k, m in enumerate(order) if k and position[m] < max(position[p] for p in order[:k]))
     with pytest.raises(CvssError) as caught:
         parse_vector(vector)
     assert (caught.value.code, caught.value.metric) == ("out_of_order", misplaced)

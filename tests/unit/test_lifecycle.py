@@ -174,18 +174,14 @@ def test_no_dead_ends() -> None:
 def test_undeclared_pairs_are_invalid_transitions_for_everyone(status: Status, action: Action) -> None:
     for actor in [ANONYMOUS, *(actor_for(r) for r in Role)]:
         with pytest.raises(InvalidTransition) as info:
-            plan_transition(
-                actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=VALID_FACTS
-            )
+            plan_transition(actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=VALID_FACTS)
         assert info.value.message.startswith(f"cannot {action.value} a ticket that is {status.value}; ")
         assert "allowed from: " in info.value.message
 
 
 def test_invalid_transition_message_lists_the_allowed_states() -> None:
     with pytest.raises(InvalidTransition) as info:
-        plan_transition(
-            actor=actor_for(Role.LEAD), status=S.DRAFT, action=A.RESOLVE, organization_id=1, facts={}
-        )
+        plan_transition(actor=actor_for(Role.LEAD), status=S.DRAFT, action=A.RESOLVE, organization_id=1, facts={})
     assert info.value.message == (
         "cannot resolve a ticket that is draft; allowed from: assessing, remediating, notifying"
     )
@@ -203,23 +199,17 @@ def test_declared_transitions_obey_the_grant_table(
     permitted = role in EXPECTED_WHO[action] and (role in STAFF_ROLES or organization_id == OWN_ORG)
 
     def plan(actor: Actor) -> Transition:
-        return plan_transition(
-            actor=actor, status=status, action=action, organization_id=organization_id, facts=facts
-        )
+        return plan_transition(actor=actor, status=status, action=action, organization_id=organization_id, facts=facts)
 
     if permitted:
         transition = plan(actor_for(role))
         assert transition.action is action
         assert transition.target is EXPECTED[(status, action)]
-        assert action in allowed_actions(
-            actor=actor_for(role), status=status, organization_id=organization_id
-        )
+        assert action in allowed_actions(actor=actor_for(role), status=status, organization_id=organization_id)
     else:
         with pytest.raises(PermissionDenied):
             plan(actor_for(role))
-        assert action not in allowed_actions(
-            actor=actor_for(role), status=status, organization_id=organization_id
-        )
+        assert action not in allowed_actions(actor=actor_for(role), status=status, organization_id=organization_id)
     # A read-scoped token never moves a ticket, whatever its owner may do.
     with pytest.raises(PermissionDenied):
         plan(actor_for(role, write_allowed=False))
@@ -229,9 +219,7 @@ def test_declared_transitions_obey_the_grant_table(
 def test_anonymous_and_auditor_never_move_a_ticket(status: Status, action: Action) -> None:
     for actor in (ANONYMOUS, actor_for(Role.AUDITOR), actor_for(Role.CUSTOMER_CONTACT)):
         with pytest.raises(PermissionDenied):
-            plan_transition(
-                actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=VALID_FACTS
-            )
+            plan_transition(actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=VALID_FACTS)
 
 
 def test_permission_is_checked_before_facts() -> None:
@@ -265,9 +253,7 @@ def test_allowed_actions_agree_with_plan_transition(status: Status, role: Role) 
 
 
 def _plan(status: Status, action: Action, facts: dict[str, object], role: Role = Role.LEAD) -> Transition:
-    return plan_transition(
-        actor=actor_for(role), status=status, action=action, organization_id=OWN_ORG, facts=facts
-    )
+    return plan_transition(actor=actor_for(role), status=status, action=action, organization_id=OWN_ORG, facts=facts)
 
 
 @pytest.mark.parametrize("transition", [t for t in TRANSITIONS if t.requires], ids=lambda t: t.action.value)
@@ -290,9 +276,7 @@ def test_acknowledge_needs_priority_and_severity() -> None:
     with pytest.raises(InvalidInput) as info:
         _plan(S.SUBMITTED, A.ACKNOWLEDGE, {})
     assert {e.field for e in info.value.errors} == {"priority", "severity"}
-    assert (
-        _plan(S.SUBMITTED, A.ACKNOWLEDGE, {"priority": "P1", "severity": "critical"}).target is S.ACKNOWLEDGED
-    )
+    assert _plan(S.SUBMITTED, A.ACKNOWLEDGE, {"priority": "P1", "severity": "critical"}).target is S.ACKNOWLEDGED
 
 
 def test_submit_needs_a_complete_intake() -> None:
@@ -324,9 +308,7 @@ def test_duplicate_needs_duplicate_of() -> None:
     with pytest.raises(InvalidInput) as info:
         _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": " "})
     assert [(e.field, e.code) for e in info.value.errors] == [("duplicate_of", "required")]
-    assert (
-        _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": "SEC-9"}).target is S.CLOSED
-    )
+    assert _plan(S.ASSESSING, A.CLOSE, {"close_reason": "duplicate", "duplicate_of": "SEC-9"}).target is S.CLOSED
 
 
 def test_unknown_close_reason() -> None:
@@ -385,9 +367,7 @@ def test_random_walks_stay_inside_the_declared_lifecycle(data: st.DataObject) ->
             continue
         action = data.draw(st.sampled_from(actions), label="action")
         facts = {**VALID_FACTS, "close_reason": "resolved" if status is S.RESOLVED else "duplicate"}
-        transition = plan_transition(
-            actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=facts
-        )
+        transition = plan_transition(actor=actor, status=status, action=action, organization_id=OWN_ORG, facts=facts)
         assert EXPECTED[(status, action)] is transition.target
         status = transition.target
         assert isinstance(status, Status)

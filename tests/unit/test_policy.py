@@ -232,9 +232,7 @@ scopes = st.tuples(st.none() | orgs, st.none() | orgs)
 
 
 @given(actor=actors, scope=scopes)
-def test_property_read_scoped_and_auditors_never_write(
-    actor: Actor, scope: tuple[int | None, int | None]
-) -> None:
+def test_property_read_scoped_and_auditors_never_write(actor: Actor, scope: tuple[int | None, int | None]) -> None:
     org, customer = scope
     held = effective_permissions(actor, organization_id=org, customer_id=customer)
     if not actor.write_allowed:

@@ -71,9 +71,7 @@ def test_base_table(severity: str, expected: Priority) -> None:
         ("critical", 10_000, True, P1),  # never above P1
     ],
 )
-def test_exposure_and_exploitation_raise(
-    severity: str, affected: int, exploited: bool, expected: Priority
-) -> None:
+def test_exposure_and_exploitation_raise(severity: str, affected: int, exploited: bool, expected: Priority) -> None:
     assert suggest(severity, affected=affected, exploited=exploited) is expected
 
 
@@ -216,9 +214,7 @@ categories = st.sampled_from(CATEGORIES)
 exposures = st.integers(0, 5000)
 
 
-@given(
-    policy=policies(), severity=severities, category=categories, affected=exposures, exploited=st.booleans()
-)
+@given(policy=policies(), severity=severities, category=categories, affected=exposures, exploited=st.booleans())
 def test_higher_severity_never_lowers_priority(
     policy: PriorityPolicy, severity: str, category: str, affected: int, exploited: bool
 ) -> None:
@@ -258,12 +254,9 @@ def test_exploitation_and_incident_never_lower_priority(
 
 def test_default_policy_is_monotonic_exhaustively() -> None:
     # Small enough to check every combination around the thresholds outright.
-    grid = list(
-        itertools.product(range(len(SEVERITIES)), [0, 9, 10, 99, 100, 101], [False, True], CATEGORIES)
-    )
+    grid = list(itertools.product(range(len(SEVERITIES)), [0, 9, 10, 99, 100, 101], [False, True], CATEGORIES))
     result = {
-        key: urgency(suggest(SEVERITIES[key[0]], affected=key[1], exploited=key[2], category=key[3]))
-        for key in grid
+        key: urgency(suggest(SEVERITIES[key[0]], affected=key[1], exploited=key[2], category=key[3])) for key in grid
     }
     for a, b in itertools.product(grid, repeat=2):
         if a[3] == b[3] and a[0] <= b[0] and a[1] <= b[1] and a[2] <= b[2]:

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "secdesk.accounts",
     "secdesk.marketplace",
     "secdesk.tickets",
+    "secdesk.triage",
+    "secdesk.notices",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
@@ -101,3 +102,33 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} runs {self.offer} {self.version}".strip()
+
+
+class OfferActionKind(models.TextChoices):
+    SUSPEND = "suspend", "suspend"
+    DELIST = "delist", "delist"
+    REINSTATE = "reinstate", "reinstate"
+
+
+class OfferAction(models.Model):
+    """An enforcement by the marketplace on an offer, with its reason and review date.
+
+    Rows are append-only: reversing an action is a new ``reinstate`` row.
+    """
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=16, choices=OfferActionKind.choices)
+    reason = models.TextField()
+    review_date = models.DateField(null=True, blank=True)
+    previous_status = models.CharField(max_length=32, choices=OfferStatus.choices)
+    new_status = models.CharField(max_length=32, choices=OfferStatus.choices)
+    # A string reference: the tickets app sits above this one.
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    taken_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["offer", "-taken_at"], name="offer_action_offer")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.offer_id}"

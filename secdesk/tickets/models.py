@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -18,8 +19,12 @@ from django.db import models
 from django.utils.timezone import now
 
 from secdesk.accounts.models import Organization
-from secdesk.domain.lifecycle import Status
-from secdesk.marketplace.models import Offer
+from secdesk.domain.lifecycle import OPEN_STATUSES, Status
+from secdesk.marketplace.models import Offer, Plan
+
+# Sorts after every real deadline, so "no deadline" can share the keyset index.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+OPEN_STATUS_VALUES = sorted(s.value for s in OPEN_STATUSES)
 
 STATUS_CHOICES = [(s.value, s.value) for s in Status]
 SEVERITY_CHOICES = [(s, s) for s in ("none", "low", "medium", "high", "critical")]
@@ -66,6 +71,29 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    actively_exploited = models.BooleanField(default=False)
+    affected_plans = models.ManyToManyField(Plan, related_name="tickets", blank=True)
+    affected_versions = models.JSONField(default=list, blank=True)
+    affected_customers = models.PositiveIntegerField(default=0)
+    assessment_outcome = models.CharField(max_length=32, blank=True)
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    close_reason = models.CharField(max_length=32, blank=True)
+    resolution = models.TextField(blank=True)
+
+    # Clocks. ``due_at`` is the next deadline the marketplace owes (the
+    # acknowledgement, then remediation), NO_DEADLINE when none runs; the
+    # triage queue is ordered on it.
+    due_at = models.DateTimeField(default=NO_DEADLINE)
+    remediation_due = models.DateTimeField(null=True, blank=True)
+    remediation_paused_at = models.DateTimeField(null=True, blank=True)
+    remediation_paused_seconds = models.PositiveBigIntegerField(default=0)
+    breached = models.BooleanField(default=False)
+    ack_breached_at = models.DateTimeField(null=True, blank=True)
+    remediation_breached_at = models.DateTimeField(null=True, blank=True)
+
+    # Text of the ticket and its thread, kept by the services for full-text search.
+    search_document = models.TextField(blank=True)
+
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -89,6 +117,34 @@ class Ticket(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["organization", "-id"], name="ticket_org_id"),
             models.Index(fields=["status", "-id"], name="ticket_status_id"),
+            # The triage queue: open tickets by what is due first, optionally narrowed.
+            models.Index(fields=["due_at", "id"], name="queue_due", condition=models.Q(status__in=OPEN_STATUS_VALUES)),
+            *[
+                models.Index(
+                    fields=[name, "due_at", "id"], name=f"queue_{short}_due", condition=models.Q(status__in=OPEN_STATUS_VALUES)
+                )
+                for name, short in (
+                    ("status", "status"),
+                    ("severity", "sev"),
+                    ("priority", "prio"),
+                    ("assignee", "assignee"),
+                    ("organization", "org"),
+                    ("category", "cat"),
+                    ("breached", "breach"),
+                )
+            ],
+            # The breach sweep looks only at running clocks.
+            models.Index(
+                fields=["acknowledgement_due"],
+                name="sweep_ack",
+                condition=models.Q(status="submitted", ack_breached_at__isnull=True),
+            ),
+            models.Index(
+                fields=["remediation_due"],
+                name="sweep_remediation",
+                condition=models.Q(remediation_breached_at__isnull=True, remediation_paused_at__isnull=True)
+                & models.Q(status__in=OPEN_STATUS_VALUES),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -154,3 +210,79 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.seq}"
+
+
+class RequestKind(models.TextChoices):
+    INFORMATION = "information", "Provide information"
+    AFFECTED_VERSIONS = "affected_versions", "Confirm affected versions/plans"
+    MODIFY_OFFER = "modify_offer", "Modify the offer"
+    REMOVE_OFFER = "remove_offer", "Remove the offer"
+    APPROVE_NOTICE = "approve_notice", "Approve the customer notice"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "open"  # the ball is with the publisher
+    EXTENSION_REQUESTED = "extension_requested", "extension requested"  # the ball is with the marketplace
+    DONE = "done", "done"
+    DECLINED = "declined", "declined"
+    WITHDRAWN = "withdrawn", "withdrawn"
+
+
+class PublisherRequest(models.Model):
+    """"What we need from you": a typed request to the publisher with a due date.
+
+    Invariants: answered once per step (done / declined with reason /
+    extension asked with reason and proposed date); an extension decision
+    moves ``due_at`` only when granted. Written only by the request services
+    under the ticket row lock.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="requests")
+    public_id = models.CharField(max_length=16, unique=True)
+    kind = models.CharField(max_length=32, choices=RequestKind.choices)
+    description = models.TextField()
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=32, choices=RequestStatus.choices, default=RequestStatus.OPEN)
+    answer = models.TextField(blank=True)
+    decline_reason = models.TextField(blank=True)
+    extension_reason = models.TextField(blank=True)
+    extension_proposed_due = models.DateTimeField(null=True, blank=True)
+    extension_decision = models.CharField(max_length=16, blank=True)
+    extension_decision_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    breached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["ticket", "id"], name="request_ticket"),
+            models.Index(
+                fields=["due_at"], name="sweep_request", condition=models.Q(status="open", breached_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.ticket_id}"
+
+
+class Breach(models.Model):
+    """A missed deadline, recorded once: ``key`` is unique per ticket, so a sweep
+    run twice (or by two workers at once) can neither record nor escalate it twice."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="breaches")
+    key = models.CharField(max_length=64)  # "acknowledgement", "remediation", "request:<public_id>"
+    kind = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    detected_at = models.DateTimeField(default=now)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [models.UniqueConstraint(fields=["ticket", "key"], name="breach_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} breach on {self.ticket_id}"

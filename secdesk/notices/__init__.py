@@ -1,0 +1,1 @@
+"""Customer notices: co-edited drafts with versions, approvals, audience and per-recipient delivery state."""

@@ -1,0 +1,1 @@
+"""Customer notices (models are added by the notices work)."""

@@ -1,0 +1,1 @@
+"""The marketplace side of a ticket: triage, clocks, requests to the publisher, offer actions."""

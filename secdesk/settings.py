@@ -148,6 +148,10 @@ CALENDAR = {
     "hours": config.env_str("SECDESK_CALENDAR_HOURS", "09:00-17:00"),
 }
 
+# Triage policy: priority suggestion (JSON, see secdesk/domain/priority.py) and remediation targets in days.
+PRIORITY_POLICY = config.env_str("SECDESK_PRIORITY_POLICY", "")
+REMEDIATION_TARGETS = config.env_str("SECDESK_REMEDIATION_TARGETS", "critical=7,high=30,medium=90,low=180")
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",

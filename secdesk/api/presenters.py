@@ -48,7 +48,7 @@ def timeline_entry(event: TimelineEvent, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def ticket_detail(ticket: Ticket, events: list[TimelineEvent], zone: tzinfo) -> dict[str, Any]:
+def ticket_detail(ticket: Ticket, events: list[TimelineEvent], zone: tzinfo, *, staff_view: bool) -> dict[str, Any]:
     out = ticket_summary(ticket, zone)
     out.update(
         {
@@ -61,6 +61,16 @@ def ticket_detail(ticket: Ticket, events: list[TimelineEvent], zone: tzinfo) -> 
             "customer_message": ticket.customer_message,
             "suggested_severity": ticket.suggested_severity or None,
             "acknowledged_at": _local(ticket.acknowledged_at, zone),
+            "actively_exploited": ticket.actively_exploited,
+            "affected_customers": ticket.affected_customers,
+            "assessment_outcome": ticket.assessment_outcome or None,
+            "remediation_due": _local(ticket.remediation_due, zone),
+            "remediation_paused": ticket.remediation_paused_at is not None,
+            "breached": ticket.breached,
+            "assignee": ticket.assignee.email if staff_view and ticket.assignee else None,
+            "close_reason": ticket.close_reason or None,
+            "resolution": ticket.resolution,
+            "closed_at": _local(ticket.closed_at, zone),
             "timeline": [timeline_entry(event, zone) for event in events],
         }
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from secdesk.api import offers, problems, tickets
+from secdesk.api import offers, problems, tickets, triage
 from secdesk.api.auth import AUTH
 
 api = NinjaAPI(
@@ -15,5 +15,5 @@ api = NinjaAPI(
     urls_namespace="api-1",
 )
 problems.install(api)
-api.add_router("/", tickets.router)
-api.add_router("/", offers.router)
+for module in (tickets, offers, triage):
+    api.add_router("/", module.router)

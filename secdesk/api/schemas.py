@@ -107,6 +107,16 @@ class TicketOut(TicketSummaryOut):
     customer_message: str
     suggested_severity: str | None
     acknowledged_at: datetime | None
+    actively_exploited: bool
+    affected_customers: int
+    assessment_outcome: str | None
+    remediation_due: datetime | None
+    remediation_paused: bool
+    breached: bool
+    assignee: str | None = Field(None, description="Marketplace staff only")
+    close_reason: str | None
+    resolution: str
+    closed_at: datetime | None
     timeline: list[TimelineOut]
 
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Header, Query, Router, Status
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 from pydantic import ValidationError as PydanticValidationError
 
 from secdesk.api import presenters
@@ -37,11 +37,11 @@ ERRORS: dict[int, type[ProblemOut]] = {
 }
 
 
-def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+def ticket_detail_for(request: HttpRequest, number: str) -> dict[str, Any]:
     actor = actor_of(request)
     ticket = selectors.access_ticket(actor, number)
     events = list(selectors.timeline_for(actor, ticket))
-    return presenters.ticket_detail(ticket, events, presenters.zone_of(request.user))
+    return presenters.ticket_detail(ticket, events, presenters.zone_of(request.user), staff_view=actor.is_staff_member)
 
 
 @router.post("/tickets", response={200: TicketOut, 201: TicketOut, **ERRORS}, operation_id="ticket_create")
@@ -74,7 +74,7 @@ def create_ticket(
         organization=payload.organization,
         idempotency_key=idempotency_key,
     )
-    return Status(201 if created else 200, _detail(request, ticket.confirmation_number))
+    return Status(201 if created else 200, ticket_detail_for(request, ticket.confirmation_number))
 
 
 @router.get("/tickets", response={200: TicketPageOut, **ERRORS}, operation_id="ticket_list")
@@ -100,7 +100,7 @@ def list_tickets(
 @router.get("/tickets/{confirmation_number}", response={200: TicketOut, **ERRORS}, operation_id="ticket_show")
 def show_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """One ticket with its timeline (publishers see the publisher-visible events)."""
-    return _detail(request, confirmation_number)
+    return ticket_detail_for(request, confirmation_number)
 
 
 @router.patch("/tickets/{confirmation_number}", response={200: TicketOut, **ERRORS}, operation_id="ticket_update")
@@ -109,14 +109,14 @@ def update_draft(request: HttpRequest, confirmation_number: str, payload: Ticket
     ticket = services.update_draft(
         actor_of(request), confirmation_number=confirmation_number, changes=payload.dict(exclude_unset=True)
     )
-    return _detail(request, ticket.confirmation_number)
+    return ticket_detail_for(request, ticket.confirmation_number)
 
 
 @router.post("/tickets/{confirmation_number}/submit", response={200: TicketOut, **ERRORS}, operation_id="ticket_submit")
 def submit_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """Submit a draft; every missing answer is reported at once."""
     ticket = services.submit_ticket(actor_of(request), confirmation_number=confirmation_number)
-    return _detail(request, ticket.confirmation_number)
+    return ticket_detail_for(request, ticket.confirmation_number)
 
 
 @router.get(
@@ -168,7 +168,7 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[storage.Incomi
         try:
             raw = json.loads(request.body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ValidationError([{"loc": ("body",), "msg": "not valid UTF-8 JSON", "type": "malformed"}]) from None
+            raise HttpError(400, "not valid UTF-8 JSON") from None  # answered like any malformed body (400)
         if not isinstance(raw, dict):
             raise ValidationError([{"loc": ("body",), "msg": "expected a JSON object", "type": "malformed"}])
     try:

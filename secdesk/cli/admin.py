@@ -21,6 +21,7 @@ from secdesk.domain.calendar import BusinessCalendar
 from secdesk.domain.errors import DomainError, InvalidInput
 from secdesk.tickets import audit
 from secdesk.tickets.clock import desk_calendar
+from secdesk.triage.services import sweep
 
 
 def _user(email: str) -> User:
@@ -125,6 +126,13 @@ def token(args: argparse.Namespace) -> int:
 
 
 def sla(args: argparse.Namespace) -> int:
+    if args.sla_command == "sweep":
+        report = sweep()
+        print(
+            f"breaches marked: acknowledgement {report.acknowledgement}, remediation {report.remediation}, "
+            f"request {report.request}; escalated to {', '.join(report.escalated_to) or 'no lead'}"
+        )
+        return 0
     base = desk_calendar()
     try:
         start, end = BusinessCalendar.parse_hours(args.hours) if args.hours else (base.start, base.end)

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from secdesk.cli import client
+from secdesk.cli import client, triage_client
 
 
 def _django() -> None:
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--message", required=True)
     reply.add_argument("--attach", action="append", default=[], metavar="FILE")
     reply.add_argument("--internal", action="store_true", help="staff: an internal note")
+    triage_client.add_parsers(sub, ticket)
+    sla.add_parser("sweep", help="mark missed deadlines and escalate them to leads (once)")
     return parser
 
 
@@ -99,6 +101,8 @@ def run_ticket(args: argparse.Namespace) -> None:
         client.ticket_reply(
             api, args.confirmation_number, message=args.message, attach=args.attach, internal=args.internal, out=out
         )
+    else:
+        triage_client.run_ticket(api, args, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ticket":
             run_ticket(args)
+            return 0
+        if args.command in triage_client.CLIENT_COMMANDS:
+            triage_client.run(args)
             return 0
         _django()
         from secdesk.cli import admin

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
-from secdesk.domain.errors import ErrorList
+from secdesk.domain.errors import ErrorList, NotFound
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.marketplace.models import Offer
+from secdesk.marketplace.models import Customer, Deployment, Offer, OfferAction
 
 
 def offers_visible_to(actor: Actor) -> QuerySet[Offer]:
@@ -27,7 +27,11 @@ def resolve_own_offers(actor: Actor, slugs: Sequence[str], *, field: str = "offe
     """
     found = {
         offer.slug: offer
-        for offer in Offer.objects.filter(slug__in=list(slugs), organization_id__in=actor.organization_ids())
+        for offer in Offer.objects.filter(
+            # A NUL names no offer (and PostgreSQL refuses it in a query parameter).
+            slug__in=[s for s in slugs if "\x00" not in s],
+            organization_id__in=actor.organization_ids(),
+        )
     }
     errors = ErrorList()
     for index, slug in enumerate(slugs):
@@ -35,3 +39,26 @@ def resolve_own_offers(actor: Actor, slugs: Sequence[str], *, field: str = "offe
             errors.add(f"{field}.{index}", f"no offer {slug!r} among your organisation's offers", code="unknown_offer")
     errors.raise_if_any()
     return [found[slug] for slug in slugs]
+
+
+def customers_running(
+    offer_ids: Sequence[int], *, plan_ids: Sequence[int] = (), versions: Sequence[str] = ()
+) -> QuerySet[Customer]:
+    """Customers with a deployment of any of the offers, narrowed to plans and versions when given.
+
+    One query (an ``EXISTS`` on deployments), each customer once.
+    """
+    deployments = Deployment.objects.filter(customer=OuterRef("pk"), offer_id__in=list(offer_ids))
+    if plan_ids:
+        deployments = deployments.filter(plan_id__in=list(plan_ids))
+    if versions:
+        deployments = deployments.filter(version__in=list(versions))
+    return Customer.objects.filter(Exists(deployments))
+
+
+def offer_actions(actor: Actor, slug: str) -> tuple[Offer, QuerySet[OfferAction]]:
+    """An offer's enforcement history, newest first; a foreign offer answers like a missing one."""
+    offer = offers_visible_to(actor).filter(slug=slug).first()
+    if offer is None:
+        raise NotFound("no such offer")
+    return offer, offer.actions.select_related("taken_by", "ticket").order_by("-taken_at", "-id")

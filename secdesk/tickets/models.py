@@ -121,7 +121,9 @@ class Ticket(models.Model):
             models.Index(fields=["due_at", "id"], name="queue_due", condition=models.Q(status__in=OPEN_STATUS_VALUES)),
             *[
                 models.Index(
-                    fields=[name, "due_at", "id"], name=f"queue_{short}_due", condition=models.Q(status__in=OPEN_STATUS_VALUES)
+                    fields=[name, "due_at", "id"],
+                    name=f"queue_{short}_due",
+                    condition=models.Q(status__in=OPEN_STATUS_VALUES),
                 )
                 for name, short in (
                     ("status", "status"),
@@ -229,7 +231,7 @@ class RequestStatus(models.TextChoices):
 
 
 class PublisherRequest(models.Model):
-    """"What we need from you": a typed request to the publisher with a due date.
+    """ "What we need from you": a typed request to the publisher with a due date.
 
     Invariants: answered once per step (done / declined with reason /
     extension asked with reason and proposed date); an extension decision

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 
 from secdesk.domain import confirmation
+from secdesk.domain.cvss import SEVERITIES
 from secdesk.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from secdesk.domain.intake import CATEGORIES
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.tickets.models import Attachment, Message, Ticket, TimelineEvent
+from secdesk.marketplace.models import Customer
+from secdesk.marketplace.selectors import customers_running
+from secdesk.tickets.models import Attachment, Message, PublisherRequest, Ticket, TimelineEvent
 
 MAX_PAGE = 100
 
@@ -47,7 +51,7 @@ def access_ticket(
         number = confirmation.normalise(confirmation_number)
     except confirmation.InvalidConfirmationNumber:
         raise NotFound("no such ticket") from None
-    queryset = tickets_visible_to(actor).select_related("organization")
+    queryset = tickets_visible_to(actor).select_related("organization", "assignee")
     if for_update:
         queryset = queryset.select_for_update(of=("self",))
     ticket = queryset.filter(confirmation_number=number).first()
@@ -90,6 +94,16 @@ def list_tickets(
 ) -> Page:
     """Newest first, keyset-paginated on the primary key (cost flat however deep)."""
     limit = max(1, min(limit, MAX_PAGE))
+    # Filters take known values only: a typo is an error, not an empty page (and NUL never reaches the DB).
+    allowed = {"status": [s.value for s in Status], "category": CATEGORIES, "severity": SEVERITIES}
+    given = {"status": status, "category": category, "severity": severity}
+    wrong = [
+        FieldError(name, f"must be one of: {', '.join(allowed[name])}", "invalid_choice")
+        for name, value in given.items()
+        if value and value not in allowed[name]
+    ]
+    if wrong:
+        raise InvalidInput(wrong)
     queryset = tickets_visible_to(actor)
     if status:
         queryset = queryset.filter(status=status)
@@ -125,9 +139,27 @@ def timeline_for(actor: Actor, ticket: Ticket) -> QuerySet[TimelineEvent]:
 
 def access_attachment(actor: Actor, confirmation_number: str, public_id: str) -> Attachment:
     ticket = access_ticket(actor, confirmation_number, Permission.ATTACHMENT_READ)
+    if "\x00" in public_id:  # names none (and PostgreSQL refuses NUL in a parameter)
+        raise NotFound("no such attachment")
     attachment = Attachment.objects.select_related("message").filter(ticket=ticket, public_id=public_id).first()
     if attachment is None:
         raise NotFound("no such attachment")
     if attachment.message.internal and not can(actor, Permission.NOTE_READ, organization_id=ticket.organization_id):
         raise NotFound("no such attachment")
     return attachment
+
+
+def requests_for(actor: Actor, ticket: Ticket) -> QuerySet[PublisherRequest]:
+    """The ticket's requests to the publisher (both sides see them), oldest first."""
+    return ticket.requests.select_related("offer").order_by("id")
+
+
+def affected_customers(actor: Actor, confirmation_number: str) -> tuple[Ticket, QuerySet[Customer]]:
+    """Customers running an affected deployment (staff only: ``customer:read``)."""
+    ticket = access_ticket(actor, confirmation_number, Permission.CUSTOMER_READ)
+    customers = customers_running(
+        list(ticket.offers.values_list("id", flat=True)),
+        plan_ids=list(ticket.affected_plans.values_list("id", flat=True)),
+        versions=ticket.affected_versions,
+    )
+    return ticket, customers.prefetch_related("contacts").order_by("name")

@@ -26,7 +26,7 @@ from secdesk.domain.lifecycle import Action, Status, plan_transition
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.marketplace.models import Offer
 from secdesk.marketplace.selectors import resolve_own_offers
-from secdesk.tickets import storage, timeline
+from secdesk.tickets import search, storage, timeline
 from secdesk.tickets.clock import desk_calendar
 from secdesk.tickets.models import Attachment, Message, Ticket
 from secdesk.tickets.selectors import access_ticket
@@ -48,7 +48,11 @@ def _choose_organization(actor: Actor, offers: Sequence[Offer], organization_slu
 
     org_ids = {offer.organization_id for offer in offers}
     if organization_slug:
-        org = Organization.objects.filter(slug=organization_slug, id__in=actor.organization_ids()).first()
+        org = (
+            Organization.objects.filter(slug=organization_slug, id__in=actor.organization_ids()).first()
+            if "\x00" not in organization_slug  # names none (and PostgreSQL refuses NUL in a parameter)
+            else None
+        )
         if org is None:
             raise InvalidInput([FieldError("organization", "not one of your organisations", "unknown_organization")])
         if org_ids - {org.id}:
@@ -160,6 +164,8 @@ def create_ticket(
             _apply_answers(ticket, checked)
             _insert_with_fresh_number(ticket)
             ticket.offers.set(offers)
+            ticket.search_document = search.document_for(ticket)
+            Ticket.objects.filter(pk=ticket.pk).update(search_document=ticket.search_document)
             timeline.append(
                 ticket,
                 "ticket.created",
@@ -236,6 +242,7 @@ def update_draft(actor: Actor, *, confirmation_number: str, changes: dict[str, A
         ticket.updated_at = timezone.now()
         ticket.save()
         ticket.offers.set(offers)
+        search.refresh(ticket)
         timeline.append(ticket, "ticket.draft_updated", actor=actor, data={"fields": sorted(changes)})
     return ticket
 
@@ -325,6 +332,7 @@ def post_message(
             )
             ticket.updated_at = now
             ticket.save(update_fields=["updated_at"])
+            search.append_message(ticket.pk, body)
             timeline.append(
                 ticket,
                 "note.added" if internal else "message.created",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from secdesk.domain.errors import ErrorList, NotFound
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.marketplace.models import Customer, Deployment, Offer, OfferAction
+from secdesk.marketplace.models import Offer, OfferAction
 
 
 def offers_visible_to(actor: Actor) -> QuerySet[Offer]:
@@ -39,21 +39,6 @@ def resolve_own_offers(actor: Actor, slugs: Sequence[str], *, field: str = "offe
             errors.add(f"{field}.{index}", f"no offer {slug!r} among your organisation's offers", code="unknown_offer")
     errors.raise_if_any()
     return [found[slug] for slug in slugs]
-
-
-def customers_running(
-    offer_ids: Sequence[int], *, plan_ids: Sequence[int] = (), versions: Sequence[str] = ()
-) -> QuerySet[Customer]:
-    """Customers with a deployment of any of the offers, narrowed to plans and versions when given.
-
-    One query (an ``EXISTS`` on deployments), each customer once.
-    """
-    deployments = Deployment.objects.filter(customer=OuterRef("pk"), offer_id__in=list(offer_ids))
-    if plan_ids:
-        deployments = deployments.filter(plan_id__in=list(plan_ids))
-    if versions:
-        deployments = deployments.filter(version__in=list(versions))
-    return Customer.objects.filter(Exists(deployments))
 
 
 def offer_actions(actor: Actor, slug: str) -> tuple[Offer, QuerySet[OfferAction]]:

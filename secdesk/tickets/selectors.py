@@ -10,7 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from secdesk.domain import confirmation
 from secdesk.domain.cvss import SEVERITIES
@@ -18,8 +18,7 @@ from secdesk.domain.errors import FieldError, InvalidInput, NotFound, Permission
 from secdesk.domain.intake import CATEGORIES
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.marketplace.models import Customer
-from secdesk.marketplace.selectors import customers_running
+from secdesk.marketplace.models import Customer, Deployment
 from secdesk.tickets.models import Attachment, Message, PublisherRequest, Ticket, TimelineEvent
 
 MAX_PAGE = 100
@@ -154,12 +153,31 @@ def requests_for(actor: Actor, ticket: Ticket) -> QuerySet[PublisherRequest]:
     return ticket.requests.select_related("offer").order_by("id")
 
 
+def affected_customers_of(ticket: Ticket) -> QuerySet[Customer]:
+    """The customers running an affected deployment of the ticket's offers, each once (unscoped).
+
+    A deployment is affected when it is of one of the ticket's offers and
+    - its plan is one of the ticket's ``affected_plans``, or none of that
+      offer's plans is named (plans narrow per offer, never across offers);
+    - its version is one of ``affected_versions`` when that list is not
+      empty, or its version is unknown (blank) — better warned than missed.
+
+    One SQL query: the ticket's offers and plans are read by subqueries and
+    the deployments by a correlated ``EXISTS``, so no join fan-out, no DISTINCT.
+    """
+    ticket_offers = Ticket.offers.through.objects.filter(ticket_id=ticket.pk)
+    ticket_plans = Ticket.affected_plans.through.objects.filter(ticket_id=ticket.pk)
+    deployments = Deployment.objects.filter(
+        customer_id=OuterRef("pk"),
+        offer_id__in=ticket_offers.values("offer_id"),
+    ).filter(Q(plan_id__in=ticket_plans.values("plan_id")) | ~Q(offer_id__in=ticket_plans.values("plan__offer_id")))
+    versions = [str(v) for v in (ticket.affected_versions or [])]
+    if versions:
+        deployments = deployments.filter(Q(version__in=versions) | Q(version=""))
+    return Customer.objects.filter(Exists(deployments))
+
+
 def affected_customers(actor: Actor, confirmation_number: str) -> tuple[Ticket, QuerySet[Customer]]:
     """Customers running an affected deployment (staff only: ``customer:read``)."""
     ticket = access_ticket(actor, confirmation_number, Permission.CUSTOMER_READ)
-    customers = customers_running(
-        list(ticket.offers.values_list("id", flat=True)),
-        plan_ids=list(ticket.affected_plans.values_list("id", flat=True)),
-        versions=ticket.affected_versions,
-    )
-    return ticket, customers.prefetch_related("contacts").order_by("name")
+    return ticket, affected_customers_of(ticket).prefetch_related("contacts").order_by("name")

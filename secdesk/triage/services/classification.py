@@ -13,10 +13,9 @@ from secdesk.domain.lifecycle import OPEN_STATUSES, Action, Status
 from secdesk.domain.policy import Actor, Permission, Role
 from secdesk.domain.priority import SEVERITIES, Priority, suggest_priority
 from secdesk.marketplace.models import Plan
-from secdesk.marketplace.selectors import customers_running
 from secdesk.tickets import timeline
 from secdesk.tickets.models import Ticket
-from secdesk.tickets.selectors import access_ticket
+from secdesk.tickets.selectors import access_ticket, affected_customers_of
 from secdesk.triage.config import priority_policy
 from secdesk.triage.services.clocks import refresh_due, restart_remediation
 from secdesk.triage.services.moves import move
@@ -25,11 +24,7 @@ PRIORITIES = tuple(p.value for p in Priority)
 
 
 def count_affected(ticket: Ticket) -> int:
-    return customers_running(
-        list(ticket.offers.values_list("id", flat=True)),
-        plan_ids=list(ticket.affected_plans.values_list("id", flat=True)),
-        versions=ticket.affected_versions,
-    ).count()
+    return affected_customers_of(ticket).count()
 
 
 def suggested_priority(ticket: Ticket, severity: str) -> str:

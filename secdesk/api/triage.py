@@ -23,7 +23,7 @@ from secdesk.marketplace.selectors import offer_actions
 from secdesk.tickets import selectors
 from secdesk.tickets.models import PublisherRequest
 from secdesk.triage import services
-from secdesk.triage.services.classification import suggested_priority
+from secdesk.triage.services.classification import count_affected, suggested_priority
 
 router = Router(tags=["triage"])
 
@@ -226,6 +226,8 @@ def suggestions(request: HttpRequest, confirmation_number: str) -> dict[str, Any
     """What the desk suggests for acknowledgement, and the lifecycle steps you may take now."""
     actor = actor_of(request)
     ticket = selectors.access_ticket(actor, confirmation_number, Permission.TICKET_TRIAGE)
+    # Counted now, as acknowledge counts them: the stored count is only set by acknowledge and set_affected.
+    ticket.affected_customers = count_affected(ticket)
     severity = ticket.severity or ticket.suggested_severity or None
     return {
         "severity": ticket.suggested_severity or None,

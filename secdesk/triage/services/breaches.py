@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -169,7 +169,8 @@ def _request_clock(now: datetime, *, leads: list[str]) -> int:
 
 def sweep(now: datetime | None = None) -> SweepReport:
     """Mark every deadline missed by ``now`` (default: the current time). Safe to run concurrently."""
-    now = now or timezone.now()
+    # In UTC, as every stored time is read back: the events' hashes cover ``now.isoformat()``.
+    now = (now or timezone.now()).astimezone(UTC)
     leads = _leads()
     report = SweepReport(escalated_to=leads)
     report.acknowledgement = _ticket_clock(now, kind="acknowledgement", leads=leads)

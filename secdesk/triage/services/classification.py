@@ -89,6 +89,10 @@ def acknowledge(
         ticket.priority = priority
         ticket.severity = severity
         ticket.acknowledged_at = now
+        # The remediation clock starts now: time with the publisher before it started does not count.
+        ticket.remediation_paused_seconds = 0
+        if ticket.remediation_paused_at is not None:
+            ticket.remediation_paused_at = now
         restart_remediation(ticket)
         move(
             actor,

@@ -36,8 +36,15 @@ def restart_remediation(ticket: Ticket) -> None:
 
 
 def sync_pause(ticket: Ticket, now: datetime) -> None:
-    """Pause the remediation clock while a request waits on the publisher; resume when none does."""
-    waiting = ticket.requests.filter(status=RequestStatus.OPEN).exists()
+    """Pause the remediation clock while the ball is with the publisher; resume when it is not.
+
+    The ball is with the publisher while the ticket awaits them or a request
+    to them is open (not while an extension waits for the marketplace).
+    """
+    waiting = (
+        ticket.status == Status.AWAITING_PUBLISHER.value
+        or ticket.requests.filter(status=RequestStatus.OPEN).exists()
+    )
     if waiting and ticket.remediation_paused_at is None:
         ticket.remediation_paused_at = now
     elif not waiting and ticket.remediation_paused_at is not None:

@@ -11,7 +11,7 @@ from secdesk.domain.lifecycle import Action, Status, Transition, plan_transition
 from secdesk.domain.policy import Actor
 from secdesk.tickets import timeline
 from secdesk.tickets.models import Ticket
-from secdesk.triage.services.clocks import refresh_due
+from secdesk.triage.services.clocks import sync_pause
 
 
 def move(
@@ -41,7 +41,7 @@ def move(
     if planned.target == Status.REOPENED:
         ticket.closed_at = None
         ticket.close_reason = ""
-    refresh_due(ticket)
+    sync_pause(ticket, now)
     ticket.save()
     timeline.append(
         ticket,

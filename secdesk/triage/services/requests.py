@@ -196,6 +196,9 @@ def decide_extension(actor: Actor, *, request_id: str, decision: str, reason: st
             actor=actor,
             data={**_summary(request), "previous_due": previous_due.isoformat(), "reason": reason.strip()},
         )
+        # Granted or refused, the publisher owes the answer again.
+        if ticket.status == Status.ASSESSING.value:
+            move(actor, ticket, Action.AWAIT_PUBLISHER, data={"request": request.public_id})
         sync_pause(ticket, now)
         ticket.save()
     return request

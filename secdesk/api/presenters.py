@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 
+from secdesk.marketplace.models import Offer
 from secdesk.tickets.models import Attachment, Message, Ticket, TimelineEvent
 
 
@@ -22,14 +24,14 @@ def _local(moment: datetime | None, zone: tzinfo) -> datetime | None:
     return moment.astimezone(zone) if moment else None
 
 
-def ticket_summary(ticket: Ticket, zone: tzinfo) -> dict[str, Any]:
+def ticket_summary(ticket: Ticket, zone: tzinfo, *, offers: Sequence[Offer] | None = None) -> dict[str, Any]:
     return {
         "confirmation_number": ticket.confirmation_number,
         "status": ticket.status,
         "problem_type": ticket.problem_type,
         "category": ticket.category,
         "organization": ticket.organization.slug,
-        "offers": sorted(offer.slug for offer in ticket.offers.all()),
+        "offers": sorted(offer.slug for offer in (ticket.offers.all() if offers is None else offers)),
         "severity": ticket.severity or None,
         "priority": ticket.priority or None,
         "acknowledgement_due": _local(ticket.acknowledgement_due, zone),
@@ -48,8 +50,15 @@ def timeline_entry(event: TimelineEvent, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def ticket_detail(ticket: Ticket, events: list[TimelineEvent], zone: tzinfo, *, staff_view: bool) -> dict[str, Any]:
-    out = ticket_summary(ticket, zone)
+def ticket_detail(
+    ticket: Ticket,
+    events: list[TimelineEvent],
+    zone: tzinfo,
+    *,
+    staff_view: bool,
+    offers: Sequence[Offer] | None = None,
+) -> dict[str, Any]:
+    out = ticket_summary(ticket, zone, offers=offers)
     out.update(
         {
             "description": ticket.description,

@@ -67,14 +67,22 @@ def create_ticket(
         remediation_steps=payload.remediation_steps,
         customer_message=payload.customer_message,
     )
-    ticket, created = services.create_ticket(
-        actor_of(request),
+    actor = actor_of(request)
+    filed = services.create_ticket(
+        actor,
         answers=answers,
         submit=payload.submit,
         organization=payload.organization,
         idempotency_key=idempotency_key,
     )
-    return Status(201 if created else 200, ticket_detail_for(request, ticket.confirmation_number))
+    if not filed.created:
+        return Status(200, ticket_detail_for(request, filed.ticket.confirmation_number))
+    # Answer from what was just written instead of reading it back.
+    zone = presenters.zone_of(request.user)
+    body = presenters.ticket_detail(
+        filed.ticket, filed.events, zone, staff_view=actor.is_staff_member, offers=filed.offers
+    )
+    return Status(201, body)
 
 
 @router.get("/tickets", response={200: TicketPageOut, **ERRORS}, operation_id="ticket_list")

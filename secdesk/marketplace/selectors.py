@@ -27,7 +27,7 @@ def resolve_own_offers(actor: Actor, slugs: Sequence[str], *, field: str = "offe
     """
     found = {
         offer.slug: offer
-        for offer in Offer.objects.filter(
+        for offer in Offer.objects.select_related("organization").filter(
             # A NUL names no offer (and PostgreSQL refuses it in a query parameter).
             slug__in=[s for s in slugs if "\x00" not in s],
             organization_id__in=actor.organization_ids(),

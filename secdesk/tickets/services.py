@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from secdesk.marketplace.models import Offer
 from secdesk.marketplace.selectors import resolve_own_offers
 from secdesk.tickets import search, storage, timeline
 from secdesk.tickets.clock import desk_calendar
-from secdesk.tickets.models import Attachment, Message, Ticket
+from secdesk.tickets.models import Attachment, Message, Ticket, TimelineEvent
 from secdesk.tickets.selectors import access_ticket
 
 CONFIRMATION_ATTEMPTS = 8
@@ -107,18 +107,18 @@ def _submit(actor: Actor, ticket: Ticket) -> None:
     )
 
 
-def _insert_with_fresh_number(ticket: Ticket) -> None:
-    """Save a new ticket under a random confirmation number; the unique constraint settles clashes."""
-    for _ in range(CONFIRMATION_ATTEMPTS):
-        ticket.confirmation_number = confirmation.generate()
-        try:
-            with transaction.atomic():
-                ticket.save(force_insert=True)
-            return
-        except IntegrityError:
-            if not Ticket.objects.filter(confirmation_number=ticket.confirmation_number).exists():
-                raise
-    raise Conflict("could not draw a free confirmation number; try again")
+@dataclass
+class Filed:
+    """A filed ticket with what was written alongside it, so adapters can answer without reading back."""
+
+    ticket: Ticket
+    offers: list[Offer]
+    events: list[TimelineEvent]
+    created: bool
+
+    def __iter__(self) -> Iterator[Any]:
+        # Unpacks as ``ticket, created`` — what most callers want.
+        return iter((self.ticket, self.created))
 
 
 def create_ticket(
@@ -128,77 +128,98 @@ def create_ticket(
     submit: bool = False,
     organization: str | None = None,
     idempotency_key: str | None = None,
-) -> tuple[Ticket, bool]:
-    """File a new ticket as a draft, or submitted at once; returns ``(ticket, created)``.
+) -> Filed:
+    """File a new ticket as a draft, or submitted at once.
 
     With ``idempotency_key``, a retry with the same key and the same input
     returns the first ticket (``created`` False); the same key with other
-    input is a ``Conflict``. The key is unique per user in the database, so
-    two concurrent retries cannot both create.
+    input is a ``Conflict``. The key and the confirmation number are unique
+    in the database: a concurrent retry loses on the key, and a (vanishingly
+    rare) clash of random confirmation numbers retries with a fresh one.
+    Everything that can be decided is decided before the transaction, so the
+    write lock is held only for the inserts.
     """
     if actor.user_id is None or not actor.organization_ids() or not can(actor, Permission.TICKET_CREATE):
         raise PermissionDenied("only members of a publisher organisation file tickets")
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise InvalidInput([FieldError("Idempotency-Key", "must be 1 to 200 characters", "invalid")])
     fingerprint = _fingerprint(answers, submit, organization) if idempotency_key else ""
-    if idempotency_key:
-        existing = _replayed(actor, idempotency_key, fingerprint)
-        if existing is not None:
-            return existing, False
-    checked = _check_with_offers(actor, answers, complete=submit)
-    try:
-        with transaction.atomic():
-            offers = resolve_own_offers(actor, checked.answers.offers)
-            org_id = _choose_organization(actor, offers, organization)
-            if not can(actor, Permission.TICKET_CREATE, organization_id=org_id):
-                raise PermissionDenied("you may not file tickets for this organisation")
-            now = timezone.now()
-            ticket = Ticket(
-                organization_id=org_id,
-                created_by_id=actor.signed_in_id(),
-                created_at=now,
-                updated_at=now,
-                idempotency_key=idempotency_key,
-                idempotency_fingerprint=fingerprint,
+    checked, offers = _check_with_offers(actor, answers, complete=submit)
+    org_id = _choose_organization(actor, offers, organization)
+    if not can(actor, Permission.TICKET_CREATE, organization_id=org_id):
+        raise PermissionDenied("you may not file tickets for this organisation")
+    if submit:
+        plan_transition(
+            actor=actor,
+            status=Status.DRAFT,
+            action=Action.SUBMIT,
+            organization_id=org_id,
+            facts={"intake_complete": True},
+        )
+    for _ in range(CONFIRMATION_ATTEMPTS):
+        now = timezone.now()
+        ticket = Ticket(
+            confirmation_number=confirmation.generate(),
+            organization_id=org_id,
+            created_by_id=actor.signed_in_id(),
+            created_at=now,
+            updated_at=now,
+            idempotency_key=idempotency_key,
+            idempotency_fingerprint=fingerprint,
+        )
+        _apply_answers(ticket, checked)
+        ticket.search_document = search.document_for(ticket, offers=offers)
+        created = [("ticket.created", {"category": ticket.category, "offers": [o.slug for o in offers]})]
+        if submit:
+            ticket.status = Status.SUBMITTED.value
+            ticket.submitted_at = now
+            ticket.acknowledgement_due = desk_calendar().acknowledgement_due(now)
+            ticket.due_at = ticket.acknowledgement_due
+            created.append(
+                (
+                    "ticket.submitted",
+                    {
+                        "confirmation_number": ticket.confirmation_number,
+                        "acknowledgement_due": ticket.acknowledgement_due.isoformat(),
+                    },
+                )
             )
-            _apply_answers(ticket, checked)
-            _insert_with_fresh_number(ticket)
-            ticket.offers.set(offers)
-            ticket.search_document = search.document_for(ticket)
-            Ticket.objects.filter(pk=ticket.pk).update(search_document=ticket.search_document)
-            timeline.append(
-                ticket,
-                "ticket.created",
-                actor=actor,
-                data={"category": ticket.category, "offers": [o.slug for o in offers]},
-            )
-            if submit:
-                _submit(actor, ticket)
-    except IntegrityError:
-        # Only the idempotency constraint can clash here: a concurrent retry won.
-        if idempotency_key:
-            existing = _replayed(actor, idempotency_key, fingerprint)
-            if existing is not None:
-                return existing, False
-        raise
-    return ticket, True
+        try:
+            with transaction.atomic():
+                ticket.save(force_insert=True)
+                ticket.offers.add(*offers)
+                events = timeline.append_new(ticket, created, actor=actor)
+        except IntegrityError:
+            if idempotency_key:
+                existing = _replayed(actor, idempotency_key, fingerprint)
+                if existing is not None:
+                    return Filed(existing, list(existing.offers.all()), [], created=False)
+            if Ticket.objects.filter(confirmation_number=ticket.confirmation_number).exists():
+                continue
+            raise
+        ticket.organization = offers[0].organization if offers else Organization.objects.get(pk=org_id)
+        return Filed(ticket, offers, events, created=True)
+    raise Conflict("could not draw a free confirmation number; try again")
 
 
-def _check_with_offers(actor: Actor, answers: intake.Answers, *, complete: bool) -> intake.CheckedAnswers:
+def _check_with_offers(
+    actor: Actor, answers: intake.Answers, *, complete: bool
+) -> tuple[intake.CheckedAnswers, list[Offer]]:
     """Check the answers and the offers together, so every problem is reported at once."""
     errors: list[FieldError] = []
     checked = None
+    offers: list[Offer] = []
     try:
         checked = intake.check(answers, complete=complete, max_text_chars=settings.MAX_TEXT_CHARS)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     try:
-        resolve_own_offers(actor, answers.offers)
+        offers = resolve_own_offers(actor, answers.offers)
     except InvalidInput as exc:
         errors.extend(exc.errors)
     if errors or checked is None:
         raise InvalidInput(errors)
-    return checked
+    return checked, offers
 
 
 def _replayed(actor: Actor, key: str, fingerprint: str) -> Ticket | None:

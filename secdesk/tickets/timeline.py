@@ -52,6 +52,37 @@ def append(
     )
 
 
+def append_new(
+    ticket: Ticket, entries: list[tuple[str, dict[str, Any]]], *, actor: Actor | None, public: bool = True
+) -> list[TimelineEvent]:
+    """The first events of a ticket just inserted: chained from the start in memory, one bulk insert."""
+    now = timezone.now()
+    created_at = now.isoformat()
+    actor_id = actor.user_id if actor else None
+    prev = GENESIS
+    events = []
+    for seq, (kind, data) in enumerate(entries, start=1):
+        digest = event_hash(
+            prev_hash=prev, seq=seq, kind=kind, actor_id=actor_id, public=public, data=data, created_at=created_at
+        )
+        events.append(
+            TimelineEvent(
+                ticket=ticket,
+                seq=seq,
+                kind=kind,
+                actor_id=actor_id,
+                actor_label=actor.email if actor else "system",
+                public=public,
+                data=data,
+                created_at=now,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    return TimelineEvent.objects.bulk_create(events)
+
+
 def as_stored(event: TimelineEvent) -> StoredEvent:
     return StoredEvent(
         seq=event.seq,

@@ -76,3 +76,37 @@ def secret_key(production: bool, directory: Path) -> str:
         path.write_text(secrets.token_urlsafe(64))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def mailers(url: str, file_dir: Path) -> dict[str, dict[str, object]]:
+    """Django ``MAILERS`` from ``SECDESK_SMTP_URL``; without one, mail is written to files under the data dir.
+
+    ``smtp://user:pass@host:587?starttls=1`` (STARTTLS), ``smtps://…:465`` (implicit TLS),
+    ``smtp://host:25`` (plain, for a local relay). User and password are URL-decoded.
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit  # noqa: PLC0415 — only needed here
+
+    if not url:
+        return {
+            "default": {
+                "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "OPTIONS": {"file_path": str(file_dir)},
+            }
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("SECDESK_SMTP_URL must look like smtp://user:pass@host:587?starttls=1 or smtps://…")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options: dict[str, object] = {
+        "host": parts.hostname,
+        "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "timeout": int(query.get("timeout", "20")),
+    }
+    if parts.username:
+        options["username"] = unquote(parts.username)
+        options["password"] = unquote(parts.password or "")
+    if parts.scheme == "smtps":
+        options["use_ssl"] = True
+    elif query.get("starttls", "0").lower() in TRUE:
+        options["use_tls"] = True
+    return {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}}

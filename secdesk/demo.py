@@ -10,9 +10,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from secdesk.accounts.models import Membership, Organization, User
+from secdesk.accounts.models import Membership, Organization, OrganizationDomain, User
 from secdesk.domain.policy import Role
 from secdesk.marketplace.models import Customer, CustomerContact, Deployment, Offer, Plan
 
@@ -73,6 +74,11 @@ def _user(email: str, name: str, password: str | None, **extra: object) -> tuple
     return user, password
 
 
+def _verified_address(user: User) -> None:
+    # Demo people sign in with a password at once: their address counts as verified.
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+
+
 @transaction.atomic
 def load(password: str | None = None) -> list[DemoUser]:
     """Create (or refresh) the demo data; returns the demo users and any password set."""
@@ -84,8 +90,10 @@ def load(password: str | None = None) -> list[DemoUser]:
         customers.append(customer)
     for index, (org_slug, spec) in enumerate(PUBLISHERS.items()):
         org, _ = Organization.objects.get_or_create(slug=org_slug, defaults={"name": spec["name"]})
+        OrganizationDomain.objects.get_or_create(domain=f"{org_slug}.example", defaults={"organization": org})
         email, full_name = spec["member"]
         user, chosen = _user(email, full_name, password)
+        _verified_address(user)
         Membership.objects.get_or_create(user=user, organization=org, defaults={"role": Role.PUBLISHER_ADMIN.value})
         users.append(DemoUser(email, f"publisher admin, {spec['name']}", chosen))
         for offer_index, (offer_slug, (offer_name, plans)) in enumerate(spec["offers"].items()):
@@ -102,5 +110,6 @@ def load(password: str | None = None) -> list[DemoUser]:
                     Deployment.objects.get_or_create(customer=customer, offer=offer, plan=plan, version=version)
     for email, name, role in STAFF:
         user, chosen = _user(email, name, password, staff_role=role.value, is_staff=role is Role.LEAD)
+        _verified_address(user)
         users.append(DemoUser(email, role.value, chosen))
     return users

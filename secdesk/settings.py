@@ -159,12 +159,9 @@ TASKS = {
     }
 }
 
-MAILERS = {
-    "default": {
-        "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "OPTIONS": {"file_path": str(MAIL_DIR)},
-    }
-}
+MAILERS = config.mailers(config.env_str("SECDESK_SMTP_URL"), MAIL_DIR)
+DEFAULT_FROM_EMAIL = config.env_str("SECDESK_MAIL_FROM", "secdesk <security@secdesk.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Security headers and cookies.
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -189,3 +186,51 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": sys.stderr}},
     "root": {"handlers": ["console"], "level": config.env_str("SECDESK_LOG_LEVEL", "WARNING")},
 }
+
+# --- Signing in: django-allauth (OpenID Connect providers, local accounts, TOTP MFA) ---------------
+# Providers come from SECDESK_OIDC_PROVIDERS (a JSON list, see secdesk/accounts/oidc.py); a malformed
+# value stops start-up. Users are keyed on (provider, sub); e-mail never links accounts by itself.
+from secdesk.accounts import oidc as _oidc  # noqa: E402 — settings are read top to bottom
+
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.mfa",
+]
+MIDDLEWARE += [
+    "allauth.account.middleware.AccountMiddleware",
+    "secdesk.accounts.middleware.RequireStaffMfaMiddleware",
+]
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("secdesk.accounts.context_processors.sign_in")  # type: ignore[index]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
+ACCOUNT_ADAPTER = "secdesk.accounts.adapters.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"  # local accounts verify their address before signing in
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[secdesk] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
+SOCIALACCOUNT_ADAPTER = "secdesk.accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = _oidc.socialaccount_providers(_oidc.parse_providers(config.env_str(_oidc.ENV_VAR)))
+SOCIALACCOUNT_LOGIN_ON_GET = False  # starting a sign-in is a POST (CSRF-checked)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# The provider vouches for (or not) the address; unverified ones are never used to place people.
+SOCIALACCOUNT_EMAIL_VERIFICATION = "optional"
+SOCIALACCOUNT_STORE_TOKENS = False
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = config.env_str("SECDESK_MFA_ISSUER", "secdesk")
+# Staff (responder, lead, auditor) must activate TOTP; the embedded demo may relax that.
+SECDESK_DEMO_RELAX_MFA = config.env_bool("SECDESK_DEMO_RELAX_MFA", False)
+if PRODUCTION and SECDESK_DEMO_RELAX_MFA:
+    raise config.ConfigError("SECDESK_DEMO_RELAX_MFA is for the demo; it cannot be set when SECDESK_PRODUCTION=1")

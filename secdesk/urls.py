@@ -1,11 +1,24 @@
-"""Top-level routes: the admin for staff and the versioned REST API."""
+"""Top-level routes: the admin for staff, the versioned REST API, and signing in."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import path
+from django.urls import URLPattern, URLResolver, include, path
 
+from secdesk.accounts import views as accounts_views
 from secdesk.api.root import api
 
-urlpatterns = [
+# The admin signs in through allauth (before admin.site.urls is built), so its login cannot skip the second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+]
+
+# Signing in (django-allauth: OIDC providers, local accounts, TOTP) and the signed-in home page.
+urlpatterns += [
+    path("", accounts_views.home, name="home"),
+    path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
+    path("accounts/", include("secdesk.accounts.urls")),  # verified-id_token callbacks, ahead of allauth's
+    path("accounts/", include("allauth.urls")),
 ]

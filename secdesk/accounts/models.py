@@ -4,7 +4,11 @@ Invariants:
 - a user is identified by a unique, lower-cased e-mail address;
 - a marketplace staff role (responder, lead, auditor) lives on the user;
   publisher roles live on ``Membership`` (one per user and organisation);
-- API tokens are stored only as a SHA-256 digest of the secret.
+- API tokens are stored only as a SHA-256 digest of the secret;
+- an organisation is found from a sign-in by its Entra ID tenant id or one of
+  its e-mail domains, each owned by at most one organisation; a person nobody
+  can place waits in a pending ``MembershipRequest``;
+- an invitation is for one e-mail address and is accepted at most once.
 """
 
 from __future__ import annotations
@@ -71,9 +75,30 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(default=now)
+    oidc_tenant_id = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Microsoft Entra ID tenant (directory) id: people signing in from it join this organisation.",
+    )
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganizationDomain(models.Model):
+    """An e-mail domain of an organisation: people signing in with a verified address there join it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="email_domains")
+    domain = models.CharField(max_length=253, unique=True, help_text="Lower case, without '@' (contoso.example).")
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.domain = self.domain.strip().lower().lstrip("@")
+        super().save(*args, **kwargs)
 
 
 class Membership(models.Model):
@@ -121,3 +146,60 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class MembershipRequest(models.Model):
+    """Someone signed in whom no tenant or verified e-mail domain placed in an organisation.
+
+    ``organization`` is the organisation asked for when one is known (an
+    unverified address in its domain); otherwise a lead chooses one on
+    approval. Approval creates the ``Membership``.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    STATUS_CHOICES: ClassVar = [(PENDING, "pending"), (APPROVED, "approved"), (REJECTED, "rejected")]
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="membership_requests")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="membership_requests"
+    )
+    email = models.EmailField(help_text="The address the person signed in with.")
+    source = models.CharField(max_length=100, blank=True, help_text="How they signed in (oidc:<provider>, local).")
+    requested_at = models.DateTimeField(default=now)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default=PENDING)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="membership_decisions"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(status="pending"), name="membershiprequest_one_pending_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization or '?'} ({self.status})"
+
+
+class Invitation(models.Model):
+    """A publisher admin's (or lead's) invitation of one e-mail address to an organisation."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=32, choices=PUBLISHER_ROLE_CHOICES, default=Role.PUBLISHER_MEMBER.value)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="invitations_sent")
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_accepted"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"

@@ -84,7 +84,7 @@ def mailers(url: str, file_dir: Path) -> dict[str, dict[str, object]]:
     ``smtp://user:pass@host:587?starttls=1`` (STARTTLS), ``smtps://…:465`` (implicit TLS),
     ``smtp://host:25`` (plain, for a local relay). User and password are URL-decoded.
     """
-    from urllib.parse import parse_qs, unquote, urlsplit  # noqa: PLC0415 — only needed here
+    from urllib.parse import parse_qs, unquote, urlsplit
 
     if not url:
         return {

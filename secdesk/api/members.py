@@ -17,8 +17,10 @@ from pydantic import Field
 from secdesk.accounts import selectors, services
 from secdesk.accounts.models import Membership, MembershipRequest
 from secdesk.api.auth import actor_of
+from secdesk.api.permissions import requires
 from secdesk.api.schemas import ProblemOut, Strict
 from secdesk.domain.errors import FieldError, InvalidInput
+from secdesk.domain.policy import Permission
 
 router = Router(tags=["members"])
 ERRORS: dict[int, type[ProblemOut]] = {
@@ -94,6 +96,7 @@ def _request(found: MembershipRequest) -> dict[str, Any]:
 
 
 @router.get("/organizations/{slug}/members", response={200: list[MemberOut], **ERRORS}, operation_id="member_list")
+@requires(Permission.MEMBER_MANAGE)
 def list_members(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     """The organisation's members and their roles."""
     actor = actor_of(request)
@@ -106,6 +109,7 @@ def list_members(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     response={201: InvitationOut, **ERRORS},
     operation_id="member_invite",
 )
+@requires(Permission.MEMBER_MANAGE)
 def invite(request: HttpRequest, slug: str, payload: InvitationIn) -> Status:
     """Invite someone by e-mail; they get a link to accept after signing in with that (verified) address."""
     actor = actor_of(request)
@@ -124,6 +128,7 @@ def invite(request: HttpRequest, slug: str, payload: InvitationIn) -> Status:
 
 
 @router.delete("/organizations/{slug}/members/{email}", response={204: None, **ERRORS}, operation_id="member_remove")
+@requires(Permission.MEMBER_MANAGE)
 def remove(request: HttpRequest, slug: str, email: str) -> Status:
     """Remove a member (a publisher admin cannot remove the organisation's last publisher admin)."""
     actor = actor_of(request)
@@ -135,6 +140,7 @@ def remove(request: HttpRequest, slug: str, email: str) -> Status:
 @router.get(
     "/membership-requests", response={200: list[MembershipRequestOut], **ERRORS}, operation_id="membership_request_list"
 )
+@requires(Permission.MEMBER_MANAGE)
 def list_requests(
     request: HttpRequest,
     status: str = Query("pending", description="pending, approved, rejected or all"),
@@ -152,6 +158,7 @@ def list_requests(
     response={200: MembershipRequestOut, **ERRORS},
     operation_id="membership_request_approve",
 )
+@requires(Permission.MEMBER_MANAGE)
 def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> dict[str, Any]:
     """Approve: the person joins the organisation asked for (or the one chosen by a lead)."""
     actor = actor_of(request)
@@ -169,6 +176,7 @@ def approve(request: HttpRequest, request_id: int, payload: ApproveIn) -> dict[s
     response={200: MembershipRequestOut, **ERRORS},
     operation_id="membership_request_reject",
 )
+@requires(Permission.MEMBER_MANAGE)
 def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str, Any]:
     """Reject: the person keeps their account but joins nothing."""
     actor = actor_of(request)

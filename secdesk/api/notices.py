@@ -15,7 +15,9 @@ from pydantic import Field
 
 from secdesk.api import presenters
 from secdesk.api.auth import actor_of
+from secdesk.api.permissions import requires
 from secdesk.api.schemas import ProblemOut, Strict
+from secdesk.domain.policy import Permission
 from secdesk.notices import selectors, services
 from secdesk.notices.models import BODY_MAX_CHARS, SUBJECT_MAX_CHARS, Notice, NoticeRecipient, NoticeVersion
 
@@ -157,6 +159,7 @@ def _recipient(item: NoticeRecipient, zone: tzinfo) -> dict[str, Any]:
     response={200: NoticeOut, 201: NoticeOut, **ERRORS},
     operation_id="notice_start",
 )
+@requires(Permission.NOTICE_EDIT)
 def start_notice(request: HttpRequest, confirmation_number: str) -> Status:
     """Start the ticket's customer notice from the publisher's message for customers (answer iv).
 
@@ -167,12 +170,14 @@ def start_notice(request: HttpRequest, confirmation_number: str) -> Status:
 
 
 @router.get("/tickets/{confirmation_number}/notice", response={200: NoticeOut, **ERRORS}, operation_id="notice_show")
+@requires(Permission.NOTICE_READ)
 def show_notice(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """The current version, the approvals and the recipients by delivery status."""
     return _shown(request, confirmation_number)
 
 
 @router.put("/tickets/{confirmation_number}/notice", response={200: NoticeOut, **ERRORS}, operation_id="notice_edit")
+@requires(Permission.NOTICE_EDIT)
 def edit_notice(request: HttpRequest, confirmation_number: str, payload: NoticeEditIn) -> dict[str, Any]:
     """Save a new version; 409 if `base_version` is no longer current. Clears both approvals."""
     notice = services.edit_notice(
@@ -190,6 +195,7 @@ def edit_notice(request: HttpRequest, confirmation_number: str, payload: NoticeE
     response={200: list[NoticeVersionOut], **ERRORS},
     operation_id="notice_versions",
 )
+@requires(Permission.NOTICE_READ)
 def list_versions(request: HttpRequest, confirmation_number: str) -> list[dict[str, Any]]:
     """Every version of the notice, oldest first."""
     zone = presenters.zone_of(request.user)
@@ -201,6 +207,7 @@ def list_versions(request: HttpRequest, confirmation_number: str) -> list[dict[s
     response={200: NoticeDiffOut, **ERRORS},
     operation_id="notice_diff",
 )
+@requires(Permission.NOTICE_READ)
 def diff_versions(
     request: HttpRequest,
     confirmation_number: str,
@@ -216,6 +223,7 @@ def diff_versions(
     response={200: NoticeOut, **ERRORS},
     operation_id="notice_approve",
 )
+@requires(Permission.NOTICE_APPROVE_PUBLISHER, Permission.NOTICE_APPROVE_MARKETPLACE)
 def approve_notice(request: HttpRequest, confirmation_number: str, payload: NoticeApproveIn) -> dict[str, Any]:
     """Approve the current version: a publisher member for the publisher, a lead for the marketplace.
 
@@ -232,6 +240,7 @@ def approve_notice(request: HttpRequest, confirmation_number: str, payload: Noti
     response={200: NoticeRecipientPageOut, **ERRORS},
     operation_id="notice_recipients",
 )
+@requires(Permission.CUSTOMER_READ)
 def list_recipients(
     request: HttpRequest,
     confirmation_number: str,

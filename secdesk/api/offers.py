@@ -9,7 +9,9 @@ from django.http import HttpRequest
 from ninja import Router
 
 from secdesk.api.auth import actor_of
+from secdesk.api.permissions import requires
 from secdesk.api.schemas import OfferOut, ProblemOut
+from secdesk.domain.policy import Permission
 from secdesk.marketplace.models import Plan
 from secdesk.marketplace.selectors import offers_visible_to
 
@@ -17,6 +19,7 @@ router = Router(tags=["offers"])
 
 
 @router.get("/offers", response={200: list[OfferOut], 401: ProblemOut}, operation_id="offer_list")
+@requires(Permission.OFFER_READ)
 def list_offers(request: HttpRequest) -> list[dict[str, Any]]:
     """Offers you may file tickets about (staff: every offer)."""
     offers = (

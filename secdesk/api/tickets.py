@@ -13,6 +13,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from secdesk.api import presenters
 from secdesk.api.auth import actor_of
+from secdesk.api.permissions import requires
 from secdesk.api.schemas import (
     MessageIn,
     MessageOut,
@@ -23,6 +24,7 @@ from secdesk.api.schemas import (
     TicketPatch,
 )
 from secdesk.domain.intake import Answers
+from secdesk.domain.policy import Permission
 from secdesk.tickets import selectors, services, storage
 
 router = Router(tags=["tickets"])
@@ -45,6 +47,7 @@ def ticket_detail_for(request: HttpRequest, number: str) -> dict[str, Any]:
 
 
 @router.post("/tickets", response={200: TicketOut, 201: TicketOut, **ERRORS}, operation_id="ticket_create")
+@requires(Permission.TICKET_CREATE)
 def create_ticket(
     request: HttpRequest,
     payload: TicketIn,
@@ -86,6 +89,7 @@ def create_ticket(
 
 
 @router.get("/tickets", response={200: TicketPageOut, **ERRORS}, operation_id="ticket_list")
+@requires(Permission.TICKET_READ)
 def list_tickets(
     request: HttpRequest,
     status: str | None = Query(None),
@@ -106,12 +110,14 @@ def list_tickets(
 
 
 @router.get("/tickets/{confirmation_number}", response={200: TicketOut, **ERRORS}, operation_id="ticket_show")
+@requires(Permission.TICKET_READ)
 def show_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """One ticket with its timeline (publishers see the publisher-visible events)."""
     return ticket_detail_for(request, confirmation_number)
 
 
 @router.patch("/tickets/{confirmation_number}", response={200: TicketOut, **ERRORS}, operation_id="ticket_update")
+@requires(Permission.TICKET_EDIT_DRAFT)
 def update_draft(request: HttpRequest, confirmation_number: str, payload: TicketPatch) -> dict[str, Any]:
     """Change a draft's answers."""
     ticket = services.update_draft(
@@ -121,6 +127,7 @@ def update_draft(request: HttpRequest, confirmation_number: str, payload: Ticket
 
 
 @router.post("/tickets/{confirmation_number}/submit", response={200: TicketOut, **ERRORS}, operation_id="ticket_submit")
+@requires(Permission.TICKET_SUBMIT)
 def submit_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """Submit a draft; every missing answer is reported at once."""
     ticket = services.submit_ticket(actor_of(request), confirmation_number=confirmation_number)
@@ -132,6 +139,7 @@ def submit_ticket(request: HttpRequest, confirmation_number: str) -> dict[str, A
     response={200: list[MessageOut], **ERRORS},
     operation_id="message_list",
 )
+@requires(Permission.MESSAGE_READ)
 def list_messages(request: HttpRequest, confirmation_number: str) -> list[dict[str, Any]]:
     """The thread, oldest first; internal notes only for marketplace staff."""
     actor = actor_of(request)
@@ -193,6 +201,7 @@ def _message_input(request: HttpRequest) -> tuple[MessageIn, list[storage.Incomi
     openapi_extra=MESSAGE_BODY_DOC,
     operation_id="message_create",
 )
+@requires(Permission.MESSAGE_CREATE, Permission.NOTE_CREATE)
 def post_message(request: HttpRequest, confirmation_number: str) -> Status:
     """Reply on the thread (JSON), or with attachments (multipart `files`); staff may post `internal` notes."""
     data, files = _message_input(request)
@@ -210,6 +219,7 @@ def post_message(request: HttpRequest, confirmation_number: str) -> Status:
     url_name="attachment_download",
     operation_id="attachment_download",
 )
+@requires(Permission.ATTACHMENT_READ)
 def download_attachment(request: HttpRequest, confirmation_number: str, attachment_id: str) -> StreamingHttpResponse:
     """The file, always as a download (never rendered by the browser)."""
     item = selectors.access_attachment(actor_of(request), confirmation_number, attachment_id)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from secdesk.api import presenters
 from secdesk.api.auth import actor_of
+from secdesk.api.permissions import requires
 from secdesk.api.schemas import ProblemOut, Strict, TicketOut
 from secdesk.api.tickets import ERRORS, ticket_detail_for
 from secdesk.domain.lifecycle import Status as TicketStatus
@@ -55,7 +56,7 @@ class AssessmentIn(Strict):
 class TransitionIn(Strict):
     action: str = Field(
         description="start_assessment, await_publisher, publisher_responded, start_remediation, "
-        "start_notifying, resolve, close, reopen, withdraw"
+        "start_notifying, resolve, close, reopen"
     )
     reason: str = ""
     close_reason: str = Field("", description="resolved, duplicate, not_a_security_issue, not_reproducible, withdrawn")
@@ -175,6 +176,7 @@ def _request_out(item: PublisherRequest, number: str, zone: Any) -> dict[str, An
 @router.post(
     "/tickets/{confirmation_number}/acknowledge", response={200: TicketOut, **ERRORS}, operation_id="ticket_acknowledge"
 )
+@requires(Permission.TICKET_TRIAGE)
 def acknowledge(request: HttpRequest, confirmation_number: str, payload: AcknowledgeIn) -> dict[str, Any]:
     """Acknowledge with priority and severity; overriding a suggestion needs a reason."""
     ticket = services.acknowledge(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
@@ -186,6 +188,7 @@ def acknowledge(request: HttpRequest, confirmation_number: str, payload: Acknowl
     response={200: TicketOut, **ERRORS},
     operation_id="ticket_reclassify",
 )
+@requires(Permission.TICKET_TRIAGE)
 def reclassify(request: HttpRequest, confirmation_number: str, payload: ClassificationIn) -> dict[str, Any]:
     """Change priority, severity or active exploitation later; always with a reason."""
     ticket = services.reclassify(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
@@ -193,6 +196,7 @@ def reclassify(request: HttpRequest, confirmation_number: str, payload: Classifi
 
 
 @router.post("/tickets/{confirmation_number}/assign", response={200: TicketOut, **ERRORS}, operation_id="ticket_assign")
+@requires(Permission.TICKET_TRIAGE)
 def assign(request: HttpRequest, confirmation_number: str, payload: AssignIn) -> dict[str, Any]:
     """Claim (`"me"`), assign to a responder or lead, or unassign (`null`)."""
     ticket = services.assign(actor_of(request), confirmation_number=confirmation_number, assignee=payload.assignee)
@@ -202,6 +206,7 @@ def assign(request: HttpRequest, confirmation_number: str, payload: AssignIn) ->
 @router.post(
     "/tickets/{confirmation_number}/assessment", response={200: TicketOut, **ERRORS}, operation_id="ticket_assess"
 )
+@requires(Permission.TICKET_TRIAGE)
 def assess(request: HttpRequest, confirmation_number: str, payload: AssessmentIn) -> dict[str, Any]:
     """Record the assessment outcome; the publisher is told on the thread."""
     ticket = services.assess(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
@@ -211,9 +216,24 @@ def assess(request: HttpRequest, confirmation_number: str, payload: AssessmentIn
 @router.post(
     "/tickets/{confirmation_number}/transitions", response={200: TicketOut, **ERRORS}, operation_id="ticket_transition"
 )
+@requires(Permission.TICKET_TRIAGE)
 def transition(request: HttpRequest, confirmation_number: str, payload: TransitionIn) -> dict[str, Any]:
     """Take a lifecycle step by name (resolve and reopen need a reason; close needs a close reason)."""
     ticket = services.transition(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
+    return ticket_detail_for(request, ticket.confirmation_number)
+
+
+class WithdrawIn(Strict):
+    reason: str = ""
+
+
+@router.post(
+    "/tickets/{confirmation_number}/withdraw", response={200: TicketOut, **ERRORS}, operation_id="ticket_withdraw"
+)
+@requires(Permission.TICKET_WITHDRAW)
+def withdraw(request: HttpRequest, confirmation_number: str, payload: WithdrawIn) -> dict[str, Any]:
+    """The publisher withdraws its own ticket; it is closed as withdrawn."""
+    ticket = services.withdraw(actor_of(request), confirmation_number=confirmation_number, reason=payload.reason)
     return ticket_detail_for(request, ticket.confirmation_number)
 
 
@@ -222,6 +242,7 @@ def transition(request: HttpRequest, confirmation_number: str, payload: Transiti
     response={200: SuggestionsOut, **ERRORS},
     operation_id="ticket_suggestions",
 )
+@requires(Permission.TICKET_TRIAGE)
 def suggestions(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """What the desk suggests for acknowledgement, and the lifecycle steps you may take now."""
     actor = actor_of(request)
@@ -246,6 +267,7 @@ def suggestions(request: HttpRequest, confirmation_number: str) -> dict[str, Any
 @router.put(
     "/tickets/{confirmation_number}/affected", response={200: TicketOut, **ERRORS}, operation_id="ticket_set_affected"
 )
+@requires(Permission.TICKET_TRIAGE)
 def set_affected(request: HttpRequest, confirmation_number: str, payload: AffectedIn) -> dict[str, Any]:
     """Narrow the affected deployments to plans and versions; the count feeds the priority."""
     ticket = services.set_affected(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
@@ -271,6 +293,7 @@ def _affected(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     response={200: AffectedOut, **ERRORS},
     operation_id="affected_customers",
 )
+@requires(Permission.CUSTOMER_READ)
 def affected_customers(request: HttpRequest, confirmation_number: str) -> dict[str, Any]:
     """Customers running an affected deployment, with their contacts (staff only)."""
     return _affected(request, confirmation_number)
@@ -281,6 +304,7 @@ def affected_customers(request: HttpRequest, confirmation_number: str) -> dict[s
     response={200: None, **ERRORS},
     operation_id="affected_customers_csv",
 )
+@requires(Permission.CUSTOMER_READ)
 def affected_customers_csv(request: HttpRequest, confirmation_number: str) -> HttpResponse:
     """The same list as CSV: one row per contact."""
     data = _affected(request, confirmation_number)
@@ -316,6 +340,7 @@ def _cell(value: str) -> str:
 @router.get(
     "/tickets/{confirmation_number}/requests", response={200: list[RequestOut], **ERRORS}, operation_id="request_list"
 )
+@requires(Permission.TICKET_READ)
 def list_requests(request: HttpRequest, confirmation_number: str) -> list[dict[str, Any]]:
     """What the marketplace needs from the publisher, with due dates and answers."""
     actor = actor_of(request)
@@ -327,6 +352,7 @@ def list_requests(request: HttpRequest, confirmation_number: str) -> list[dict[s
 @router.post(
     "/tickets/{confirmation_number}/requests", response={201: RequestOut, **ERRORS}, operation_id="request_create"
 )
+@requires(Permission.REQUEST_CREATE)
 def create_request(request: HttpRequest, confirmation_number: str, payload: RequestIn) -> Status:
     """Ask the publisher for something by a due date (pauses the remediation clock while open)."""
     item = services.create_request(actor_of(request), confirmation_number=confirmation_number, **payload.dict())
@@ -334,6 +360,7 @@ def create_request(request: HttpRequest, confirmation_number: str, payload: Requ
 
 
 @router.post("/requests/{request_id}/answer", response={200: RequestOut, **ERRORS}, operation_id="request_answer")
+@requires(Permission.REQUEST_ANSWER)
 def answer_request(request: HttpRequest, request_id: str, payload: RequestAnswerIn) -> dict[str, Any]:
     """Answer in one step: done, declined (with reason) or extension (reason and proposed date)."""
     item = services.answer_request(actor_of(request), request_id=request_id, **payload.dict())
@@ -343,6 +370,7 @@ def answer_request(request: HttpRequest, request_id: str, payload: RequestAnswer
 @router.post(
     "/requests/{request_id}/extension", response={200: RequestOut, **ERRORS}, operation_id="request_decide_extension"
 )
+@requires(Permission.REQUEST_DECIDE)
 def decide_extension(request: HttpRequest, request_id: str, payload: ExtensionDecisionIn) -> dict[str, Any]:
     """Grant or refuse a requested extension."""
     item = services.decide_extension(actor_of(request), request_id=request_id, **payload.dict())
@@ -368,6 +396,7 @@ def _action_out(item: Any, zone: Any) -> dict[str, Any]:
     response={200: list[OfferActionOut], 401: ProblemOut, 404: ProblemOut},
     operation_id="offer_action_list",
 )
+@requires(Permission.OFFER_READ)
 def list_offer_actions(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     """The offer's enforcement history (its publisher and staff)."""
     _offer, actions = offer_actions(actor_of(request), slug)
@@ -376,6 +405,7 @@ def list_offer_actions(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
 
 
 @router.post("/offers/{slug}/actions", response={201: OfferActionOut, **ERRORS}, operation_id="offer_action_create")
+@requires(Permission.OFFER_ENFORCE)
 def take_offer_action(request: HttpRequest, slug: str, payload: OfferActionIn) -> Status:
     """Suspend, delist or reinstate an offer (leads only), with a reason and a review date."""
     item = services.take_offer_action(actor_of(request), offer=slug, **payload.dict())

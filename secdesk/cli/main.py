@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=int(os.environ.get("SECDESK_WEB_WORKERS", "2")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("SECDESK_WEB_THREADS", "4")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("SECDESK_WEB_THREADS", "1")))
     serve.add_argument("--no-worker", action="store_true", help="do not start a background worker")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
 
@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit the desk").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="verify every ticket's timeline hash chain")
+    audit_log = audit.add_parser("log", help="print the security audit log (sign-ins, tokens, roles), newest first")
+    audit_log.add_argument("--limit", type=int, default=50, help="how many events (1-500, default 50)")
+    audit_log.add_argument("--kind", default=None, help="only events of this kind (sign_in, lockout, ...)")
+    audit_log.add_argument("--email", default=None, help="only events about or by this address")
 
     ticket = sub.add_parser("ticket", help="file and follow tickets (API client)").add_subparsers(
         dest="ticket_command", required=True

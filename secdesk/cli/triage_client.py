@@ -62,6 +62,10 @@ def add_parsers(sub: Any, ticket: Any) -> None:
     move.add_argument("--close-reason", default="")
     move.add_argument("--duplicate-of", default="")
 
+    withdraw = ticket.add_parser("withdraw", help="withdraw your own ticket (publisher)")
+    withdraw.add_argument("confirmation_number")
+    withdraw.add_argument("--reason", default="")
+
     affected = ticket.add_parser("affected", help="affected customers (staff); --csv for CSV")
     affected.add_argument("confirmation_number")
     affected.add_argument("--csv", action="store_true")
@@ -174,6 +178,9 @@ def run_ticket(api: Client, args: argparse.Namespace, out: TextIO) -> bool:
             "duplicate_of": args.duplicate_of,
         }
         print_ticket(api.request("POST", f"/tickets/{number}/transitions", json=body), out)
+    elif command == "withdraw":
+        body = {"reason": args.reason}
+        print_ticket(api.request("POST", f"/tickets/{number}/withdraw", json=body), out)
     elif command == "affected":
         if args.plan is not None or args.version is not None:
             api.request(

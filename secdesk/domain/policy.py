@@ -86,6 +86,7 @@ class Permission(StrEnum):
     TICKET_SUBMIT = "ticket:submit"
     TICKET_TRIAGE = "ticket:triage"
     TICKET_WITHDRAW = "ticket:withdraw"
+    QUEUE_READ = "queue:read"  # the triage queue across every publisher: staff only
     MESSAGE_READ = "message:read"
     MESSAGE_CREATE = "message:create"
     NOTE_READ = "note:read"
@@ -123,6 +124,7 @@ class Permission(StrEnum):
 READ_PERMISSIONS: Final[frozenset[Permission]] = frozenset(
     {
         Permission.TICKET_READ,
+        Permission.QUEUE_READ,
         Permission.MESSAGE_READ,
         Permission.NOTE_READ,
         Permission.ATTACHMENT_READ,
@@ -175,6 +177,7 @@ _PUBLISHER_MEMBER_GRANTS: Final = frozenset(
 _RESPONDER_GRANTS: Final = frozenset(
     {
         Permission.TICKET_READ,
+        Permission.QUEUE_READ,
         Permission.TICKET_TRIAGE,
         Permission.MESSAGE_READ,
         Permission.MESSAGE_CREATE,

@@ -70,8 +70,11 @@ __all__ = [
     "document_for",
     "ensure_sqlite_index",
     "fts5_groups",
+    "indexed_ids",
     "matching",
     "refresh",
+    "row_condition",
+    "search_text",
 ]
 
 #: Past this many characters a document is cut (see the module docstring).
@@ -330,7 +333,7 @@ def ensure_sqlite_index(using: str = "default", **_: Any) -> bool:
             return False
         for sql in missing:
             cursor.execute(sql)
-        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")  # noqa: S608 — a constant table name
     return True
 
 
@@ -410,7 +413,63 @@ def fts5_groups(text: str) -> list[Fts5Group]:
 
 
 def _fts5_subquery(expression: str) -> RawSQL:
-    return RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [expression])  # noqa: S611 — fixed SQL; the input is a bound parameter
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 — a constant table name
+    return RawSQL(sql, [expression])  # noqa: S611 — fixed SQL; the input is a bound parameter
+
+
+def search_text(q: str) -> str:
+    """``q`` as it is searched: control characters blanked, outer blanks stripped ("" = nothing to search)."""
+    return _clean(q).strip()
+
+
+def row_condition(using: str, q: str, *, id_sql: str, vector_sql: str) -> tuple[str, list[str]] | None:
+    """SQL testing one row against the search text ``q``, with its parameters; ``None`` if ``q`` has no word.
+
+    For hand-written queries over a derived table (the queue's bounded walk):
+    ``id_sql`` names the row's ticket id and, on PostgreSQL, ``vector_sql``
+    its ``search_vector`` column.
+    """
+    text = search_text(q)
+    vendor = connections[using].vendor
+    if vendor == "postgresql":
+        return (f"{vector_sql} @@ websearch_to_tsquery('{TS_CONFIG}'::regconfig, %s)", [text]) if text else None
+    groups = fts5_groups(text)
+    if not groups:
+        return None
+    subquery = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608 — a constant table name
+    branches: list[str] = []
+    params: list[str] = []
+    for group in groups:
+        parts = []
+        if group.include:
+            parts.append(f"{id_sql} IN ({subquery})")
+            params.append(" AND ".join(group.include))
+        if group.exclude:
+            parts.append(f"{id_sql} NOT IN ({subquery})")
+            params.append(" OR ".join(group.exclude))
+        branches.append("(" + " AND ".join(parts) + ")")
+    return "(" + " OR ".join(branches) + ")", params
+
+
+def indexed_ids(using: str, q: str, cap: int) -> list[int]:
+    """Ids of up to ``cap`` tickets (any status) matching ``q``, read through the full-text index only.
+
+    PostgreSQL: calls ``secdesk_ticket_search`` (migration 0003), whose own
+    planner settings leave it the GIN index, so the cost is the index lookup
+    plus ``cap`` rows at most whatever the planner would guess about the
+    words. SQLite: the FTS5 table gives the rowids.
+    """
+    text = search_text(q)
+    if not text:
+        return []
+    if connections[using].vendor == "postgresql":
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT * FROM secdesk_ticket_search(websearch_to_tsquery('{TS_CONFIG}'::regconfig, %s), %s)",  # noqa: S608 — a constant; the text is a parameter
+                [text, cap],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    return list(matching(Ticket.objects.using(using), text).values_list("id", flat=True)[:cap])
 
 
 def matching(queryset: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
@@ -418,8 +477,11 @@ def matching(queryset: QuerySet[Ticket], q: str) -> QuerySet[Ticket]:
 
     Text with no searchable word (only punctuation or stop words) matches
     nothing. Never raises for any text: FTS syntax in ``q`` is plain text.
+    How the database combines the condition with the rest of the query is
+    the planner's choice; a read that orders by something else and pages
+    (the queue) should help it, see ``secdesk.triage.selectors``.
     """
-    q = _clean(q).strip()
+    q = search_text(q)
     if not q:
         return queryset.none()
     vendor = connections[queryset.db].vendor

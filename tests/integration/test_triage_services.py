@@ -575,14 +575,14 @@ def test_the_publisher_withdraws_its_own_ticket_and_nobody_else_does(world):
     ticket = file_ticket(world)
     number = ticket.confirmation_number
     with pytest.raises(PermissionDenied):
-        services.transition(world.actor("rita"), confirmation_number=number, action="withdraw")
+        services.withdraw(world.actor("rita"), confirmation_number=number)
     with pytest.raises(NotFound):
-        services.transition(world.actor("bob"), confirmation_number=number, action="withdraw")
+        services.withdraw(world.actor("bob"), confirmation_number=number)
     with pytest.raises(PermissionDenied):
         services.transition(world.actor("alice"), confirmation_number=number, action="close", close_reason="withdrawn")
     assert reload(ticket).status == "submitted"
 
-    services.transition(world.actor("alice"), confirmation_number=number, action="withdraw")
+    services.withdraw(world.actor("alice"), confirmation_number=number)
     stored = reload(ticket)
     assert (stored.status, stored.close_reason) == ("closed", "withdrawn")
     [event] = events(ticket, "ticket.withdrawn")

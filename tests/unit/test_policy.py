@@ -68,6 +68,7 @@ EXPECTED: dict[Permission, set[Role]] = {
     P.POLICY_OVERRIDE: {R.LEAD},
     P.MEMBER_MANAGE: {R.PUBLISHER_ADMIN, R.LEAD},
     P.AUDIT_READ: STAFF,
+    P.QUEUE_READ: STAFF,
 }
 
 

@@ -6,7 +6,7 @@ offer or request row it changes), applies a domain decision, appends the
 timeline event in the same transaction and queues side effects on commit.
 """
 
-from secdesk.triage.services.assessment import assess, transition
+from secdesk.triage.services.assessment import assess, transition, withdraw
 from secdesk.triage.services.breaches import SweepReport, sweep
 from secdesk.triage.services.classification import (
     acknowledge,
@@ -30,4 +30,5 @@ __all__ = [
     "sweep",
     "take_offer_action",
     "transition",
+    "withdraw",
 ]

@@ -31,7 +31,6 @@ NAMED_ACTIONS = {
     Action.RESOLVE,
     Action.CLOSE,
     Action.REOPEN,
-    Action.WITHDRAW,
 }
 
 
@@ -120,10 +119,8 @@ def transition(
 ) -> Ticket:
     """Take a named lifecycle step (resolve, close, reopen, start remediation, …) with its required facts."""
     step = _named_action(action)
-    # Withdrawing is the publisher's; every other named step is triage.
-    permission = Permission.TICKET_WITHDRAW if step == Action.WITHDRAW else Permission.TICKET_READ
     with transaction.atomic():
-        ticket = access_ticket(actor, confirmation_number, permission, for_update=True)
+        ticket = access_ticket(actor, confirmation_number, Permission.TICKET_TRIAGE, for_update=True)
         facts: dict[str, object] = {"reason": reason.strip(), "close_reason": close_reason}
         data: dict[str, object] = {}
         if reason.strip():
@@ -138,4 +135,13 @@ def transition(
         if step == Action.RESOLVE:
             ticket.resolution = reason.strip()
         move(actor, ticket, step, facts=facts, data=data)
+    return ticket
+
+
+def withdraw(actor: Actor, *, confirmation_number: str, reason: str = "") -> Ticket:
+    """The publisher withdraws its own ticket (a draft or an open one): it is closed as withdrawn."""
+    with transaction.atomic():
+        ticket = access_ticket(actor, confirmation_number, Permission.TICKET_WITHDRAW, for_update=True)
+        data = {"reason": reason.strip()} if reason.strip() else {}
+        move(actor, ticket, Action.WITHDRAW, data=data)
     return ticket

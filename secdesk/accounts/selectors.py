@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from secdesk.accounts.models import Invitation, Membership, MembershipRequest, Organization
 from secdesk.accounts.services import manages_every_organization
-from secdesk.domain.errors import NotFound
+from secdesk.domain.errors import NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can, require
 
 
@@ -48,7 +48,9 @@ def membership_requests_visible_to(
     managed = [
         org_id for org_id in actor.organization_ids() if can(actor, Permission.MEMBER_MANAGE, organization_id=org_id)
     ]
-    return queryset.filter(Q(organization_id__in=managed)) if managed else queryset.none()
+    if not managed:
+        raise PermissionDenied("only leads and publisher admins decide membership requests")
+    return queryset.filter(Q(organization_id__in=managed))
 
 
 def membership_request(actor: Actor, request_id: int) -> MembershipRequest:

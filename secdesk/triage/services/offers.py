@@ -10,6 +10,7 @@ from django.utils import timezone
 from secdesk.domain.errors import Conflict, ErrorList, FieldError, InvalidInput, NotFound
 from secdesk.domain.policy import Actor, Permission, require
 from secdesk.marketplace.models import Offer, OfferAction, OfferActionKind, OfferStatus
+from secdesk.marketplace.selectors import offers_visible_to
 from secdesk.tickets import timeline
 from secdesk.tickets.selectors import access_ticket
 from secdesk.triage.services.assessment import post_marketplace_message
@@ -60,6 +61,9 @@ def take_offer_action(
     if review_date is not None and review_date < timezone.localdate():
         errors.add("review_date", "must not be in the past", code="invalid")
     errors.raise_if_any()
+    # An offer the actor may not see answers like a missing one, before any permission talk.
+    if not offers_visible_to(actor).filter(slug=offer).exists():
+        raise NotFound("no such offer")
     require(actor, Permission.OFFER_ENFORCE)
     with transaction.atomic():
         ticket = (

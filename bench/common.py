@@ -60,9 +60,14 @@ def count_tickets(db: str, data_dir: Path) -> int:
 class Desk:
     """A fresh desk served by ``secdesk serve``; use as a context manager."""
 
-    def __init__(self, db: str, *, workers: int = 2, threads: int = 4, keep: bool = False) -> None:
+    def __init__(
+        self, db: str, *, workers: int = 2, threads: int = 4, keep: bool = False, src: Path | None = None
+    ) -> None:
         if db not in ("sqlite", "postgres"):
             raise ValueError(db)
+        # The source tree to run (default: this checkout). A snapshot such as
+        # ``git archive HEAD | tar -x -C DIR`` keeps concurrent edits out of a measurement.
+        self.src = (src or ROOT).resolve()
         self.db = db
         self.workers = workers
         self.threads = threads
@@ -77,6 +82,9 @@ class Desk:
             "DJANGO_SETTINGS_MODULE": "secdesk.settings",
         }
         self.env.pop("SECDESK_PRODUCTION", None)
+        if self.src != ROOT:
+            # Ahead of the virtualenv's editable install of this checkout.
+            self.env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.src), os.environ.get("PYTHONPATH")]))
         self.env.pop("DATABASE_URL", None)
         if db == "postgres":
             self.env["DATABASE_URL"] = PG_BENCH_URL
@@ -85,10 +93,10 @@ class Desk:
         self.log_path = self.data_dir / "serve.log"
 
     def cli(self, *args: str, timeout: float = 180) -> str:
-        done = subprocess.run(  # noqa: S603 — fixed argv, our own interpreter
+        done = subprocess.run(
             [PYTHON, "-m", "secdesk.cli.main", *args],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.src,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -107,14 +115,14 @@ class Desk:
 
     def start(self, ready_timeout: float = 60) -> None:
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(  # noqa: S603 — fixed argv, our own interpreter
+        self.proc = subprocess.Popen(
             [
                 PYTHON, "-m", "secdesk.cli.main", "serve", "--no-worker", "--no-migrate",
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--workers", str(self.workers), "--threads", str(self.threads),
             ],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.src,
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -198,3 +206,47 @@ def cpu_busy_snapshot() -> tuple[int, int]:
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
     total = sum(fields[:8])
     return total - idle, total
+
+
+def cpu_by_process() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, utime+stime jiffies, command line) for every process."""
+    out: dict[int, tuple[int, int, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        out[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), cmd)
+    return out
+
+
+def cpu_split(
+    before: dict[int, tuple[int, int, str]], after: dict[int, tuple[int, int, str]], seconds: float, roots: set[int]
+) -> dict[str, float]:
+    """% of one core used in the window by: the load generator + server tree ("ours"), the benchmark's
+    PostgreSQL backends, other PostgreSQL processes, and everything else (other users of the machine)."""
+    mine = set(roots)
+    changed = True
+    while changed:  # descendants of the roots
+        changed = False
+        for pid, (ppid, _, _) in after.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    hz = os.sysconf("SC_CLK_TCK")
+    split = {"ours": 0.0, "postgres_bench": 0.0, "postgres_other": 0.0, "others": 0.0}
+    for pid, (_, jiffies, cmd) in after.items():
+        used = (jiffies - before.get(pid, (0, 0, ""))[1]) / hz / seconds * 100
+        if pid in mine:
+            split["ours"] += used
+        elif cmd.startswith("postgres:") and f" {PG_BENCH_DB} " in cmd:
+            split["postgres_bench"] += used
+        elif "postgres" in cmd:
+            split["postgres_other"] += used
+        else:
+            split["others"] += used
+    return {key: round(value, 1) for key, value in split.items()}

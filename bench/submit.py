@@ -19,23 +19,41 @@ Prints a table and one ``{"bench": "submit", ...}`` JSON line.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import os
-import resource
-import statistics
 import sys
-import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402 — the bench directory is not a package
+# Python puts this script's directory first on sys.path, where a sibling benchmark
+# (bench/triage_queue.py) shadows the standard library's ``queue`` that asyncio needs.
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+
+def _load_common():  # type: ignore[no-untyped-def]
+    """bench/common.py by path (the bench directory is not a package and is off sys.path)."""
+    spec = importlib.util.spec_from_file_location("secdesk_bench_common", BENCH_DIR / "common.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(BENCH_DIR / "common.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load_common()
 
 BODY = {
     "category": "vulnerability",
@@ -147,7 +165,7 @@ async def client(
                 assert reader is not None
                 writer.write(payload)
                 status, body, keep_alive = await asyncio.wait_for(read_response(reader), timeout)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, HttpError, ValueError) as exc:
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, HttpError, ValueError) as exc:
                 ended = time.monotonic()
                 stats.requests_total += 1
                 stats.error(start_window <= ended < end_window, "exception", f"{type(exc).__name__}: {exc}")
@@ -183,7 +201,9 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-async def run_load(url: str, token: str, clients: int, warmup: float, duration: float, timeout: float) -> dict[str, Any]:
+async def run_load(
+    url: str, token: str, clients: int, warmup: float, duration: float, timeout: float, server_pid: int | None = None
+) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -199,9 +219,11 @@ async def run_load(url: str, token: str, clients: int, warmup: float, duration: 
         for _ in range(clients)
     ]
     await asyncio.sleep(max(0.0, window[0] - time.monotonic()))
-    busy0, cpu_w0 = common.cpu_busy_snapshot(), time.process_time()
+    busy0, cpu_w0, procs0 = common.cpu_busy_snapshot(), time.process_time(), common.cpu_by_process()
     await asyncio.sleep(max(0.0, window[1] - time.monotonic()))
-    busy1, cpu_w1 = common.cpu_busy_snapshot(), time.process_time()
+    busy1, cpu_w1, procs1 = common.cpu_busy_snapshot(), time.process_time(), common.cpu_by_process()
+    roots = {os.getpid()} | ({server_pid} if server_pid else set())
+    split = common.cpu_split(procs0, procs1, duration, roots)
     # Requests in flight at the end finish (bounded by the per-request timeout) but are not counted.
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout + 5)
     lat = sorted(ns / 1e6 for ns in stats.latencies_ns)
@@ -225,7 +247,27 @@ async def run_load(url: str, token: str, clients: int, warmup: float, duration: 
         "client_cpu_pct": round(100 * (cpu_w1 - cpu_w0) / duration, 1),
         "system_cpu_pct": round(100 * system_busy, 1),
         "client_cpu_total_s": round(time.process_time() - cpu0, 2),
+        "cpu_split_pct_of_one_core": split,
+        # CPU of the desk (server tree + load generator + its PostgreSQL backends) per submission:
+        # robust to other load on the machine, and 2000 / it bounds the throughput of 2 idle cores.
+        "cpu_ms_per_submission": round(
+            10 * (split["ours"] + split["postgres_bench"]) / max(1e-9, stats.ok / duration), 2
+        )
+        if stats.ok
+        else None,
     }
+
+
+def background_cpu(wait: float) -> float:
+    """Machine CPU busy % over one idle second before the load; waits up to ``wait`` s for it to fall below 10%."""
+    deadline = time.monotonic() + wait
+    while True:
+        busy0 = common.cpu_busy_snapshot()
+        time.sleep(1)
+        busy1 = common.cpu_busy_snapshot()
+        pct = 100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1])
+        if pct < 10 or time.monotonic() >= deadline:
+            return round(pct, 1)
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -240,9 +282,12 @@ def print_table(result: dict[str, Any]) -> None:
         ("p99 latency", f"{result['p99_ms']} ms"),
         ("max latency", f"{result['max_ms']} ms"),
         ("errors (window)", result["errors"]),
-        ("requests (all phases)", f"{result['requests_total']} ({result['ok_total']} × 201)"),
+        ("requests (all phases)", f"{result['requests_total']} ({result['ok_total']} x 201)"),
         ("CPU: load generator", f"{result['client_cpu_pct']}% of one core"),
         ("CPU: whole machine", f"{result['system_cpu_pct']}% of {os.cpu_count()} cores"),
+        ("CPU: by whom (% of a core)", result["cpu_split_pct_of_one_core"]),
+        ("CPU per submission", f"{result['cpu_ms_per_submission']} ms (desk + load generator + its PostgreSQL)"),
+        ("CPU: before the load", f"{result['background_cpu_pct']}% (other processes; should be ~0)"),
     ]
     if "tickets_in_db" in result:
         rows.append(("tickets in database", f"{result['tickets_in_db']} (201s seen: {result['ok_total']})"))
@@ -253,7 +298,7 @@ def print_table(result: dict[str, Any]) -> None:
     if result["statuses"]:
         print(f"\n  error kinds: {result['statuses']}")
         for text, count in result["error_samples"].items():
-            print(f"  ×{count}  {text}")
+            print(f"  x{count}  {text}")
     verdict = []
     targets = (
         result["throughput_per_s"] >= 250,
@@ -277,8 +322,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default=os.environ.get("SECDESK_TOKEN", ""))
     parser.add_argument("--workers", type=int, default=2, help="secdesk serve --workers (own server only)")
     parser.add_argument("--threads", type=int, default=4, help="secdesk serve --threads (own server only)")
+    parser.add_argument("--quiet-wait", type=float, default=0, help="wait up to this many s for an idle machine")
+    parser.add_argument(
+        "--src", type=Path, help="run the desk from this source tree (e.g. a `git archive HEAD` snapshot)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data directory (own server only)")
     args = parser.parse_args(argv)
+    if not (0 <= args.quiet_wait <= 600):
+        parser.error("--quiet-wait: 0..600 s")
     if not (1 <= args.clients <= 256) or not (0 < args.duration <= 120) or not (0 <= args.warmup <= 60):
         parser.error("bounds: 1..256 clients, duration 0..120 s, warm-up 0..60 s")
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
@@ -287,14 +338,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         if not args.token:
             parser.error("--url needs --token (or SECDESK_TOKEN)")
+        background = background_cpu(args.quiet_wait)
         result = asyncio.run(run_load(args.url, args.token, *load))
-        result.update(db=args.db, server=args.url)
+        result.update(db=args.db, server=args.url, background_cpu_pct=background)
     else:
         print(f"setting up a fresh {args.db} desk …", file=sys.stderr, flush=True)
-        with common.Desk(args.db, workers=args.workers, threads=args.threads, keep=args.keep) as desk:
+        with common.Desk(args.db, workers=args.workers, threads=args.threads, keep=args.keep, src=args.src) as desk:
             print(f"serving on {desk.url} (data in {desk.data_dir}); loading …", file=sys.stderr, flush=True)
-            result = asyncio.run(run_load(desk.url, desk.token, *load))
+            background = background_cpu(args.quiet_wait)
+            result = asyncio.run(run_load(desk.url, desk.token, *load, server_pid=desk.proc.pid if desk.proc else None))
             result.update(db=args.db, server=f"secdesk serve --workers {args.workers} --threads {args.threads}")
+            result["src"] = str(desk.src)
+            result["background_cpu_pct"] = background
             result["tickets_in_db"] = common.count_tickets(args.db, desk.data_dir)
             log = desk.server_log_tail()
             if result["statuses"] and log.strip():

@@ -420,7 +420,11 @@ def test_awaiting_the_publisher_by_hand_pauses_the_clock_and_resuming_restarts_i
 def test_after_an_extension_decision_the_ticket_awaits_the_publisher_again(world, assessing, decision):
     request = ask(world, assessing, due_at=later(days=2))
     services.answer_request(
-        world.actor("alice"), request_id=request.public_id, response="extension", reason="busy", proposed_due=later(days=5)
+        world.actor("alice"),
+        request_id=request.public_id,
+        response="extension",
+        reason="busy",
+        proposed_due=later(days=5),
     )
     assert reload(assessing).status == "assessing"
     assert reload(assessing).remediation_paused_at is None

@@ -51,8 +51,8 @@ EXPECTED: dict[tuple[Status, Action], Status] = {
     (S.ASSESSING, A.START_REMEDIATION): S.REMEDIATING,
     (S.REMEDIATING, A.START_NOTIFYING): S.NOTIFYING,
     **{(s, A.RESOLVE): S.RESOLVED for s in (S.ASSESSING, S.REMEDIATING, S.NOTIFYING)},
-    **{(s, A.CLOSE): S.CLOSED for s in EXPECTED_OPEN | {S.RESOLVED}},
-    **{(s, A.WITHDRAW): S.CLOSED for s in EXPECTED_OPEN | {S.DRAFT}},
+    **{(s, A.CLOSE): S.CLOSED for s in sorted(EXPECTED_OPEN | {S.RESOLVED})},
+    **{(s, A.WITHDRAW): S.CLOSED for s in sorted(EXPECTED_OPEN | {S.DRAFT})},
     **{(s, A.REOPEN): S.REOPENED for s in (S.CLOSED, S.RESOLVED)},
 }
 

@@ -234,3 +234,90 @@ MFA_TOTP_ISSUER = config.env_str("SECDESK_MFA_ISSUER", "secdesk")
 SECDESK_DEMO_RELAX_MFA = config.env_bool("SECDESK_DEMO_RELAX_MFA", False)
 if PRODUCTION and SECDESK_DEMO_RELAX_MFA:
     raise config.ConfigError("SECDESK_DEMO_RELAX_MFA is for the demo; it cannot be set when SECDESK_PRODUCTION=1")
+
+# --- Hardening: shared cache, sign-in lockouts, API-token throttling, CSP, audit log --------------
+# See secdesk/accounts/throttle.py and secdesk/accounts/audit.py.
+from datetime import timedelta  # noqa: E402 — settings are read top to bottom
+
+from django.utils.csp import CSP  # noqa: E402 — settings are read top to bottom
+
+# Every web process and worker must see the same counters (lockouts, rate limits): a shared cache.
+# Redis when SECDESK_REDIS_URL is set; otherwise a table in the desk's database, created by
+# `secdesk migrate` / `serve` / `demo` (createcachetable) and by the test database set-up.
+_REDIS_URL = config.env_str("SECDESK_REDIS_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _REDIS_URL, "KEY_PREFIX": "secdesk"}
+        if _REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "secdesk_cache",
+            # Culling would drop throttle counters; an attacker must not be able to flush them.
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
+    )
+}
+# The client's address: REMOTE_ADDR, or behind N trusted reverse proxies the one X-Forwarded-For names.
+ALLAUTH_TRUSTED_PROXY_COUNT = config.env_int("SECDESK_TRUSTED_PROXY_COUNT", 0)
+
+# Sign-in lockouts (django-axes): N failures per (e-mail, IP) lock that pair out for the cool-off, even
+# with the right password; further failures during it restart it. Successful sign-ins clear the count.
+LOGIN_FAILURE_LIMIT = config.env_int("SECDESK_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = config.env_int("SECDESK_LOGIN_COOLOFF_MINUTES", 15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise config.ConfigError("SECDESK_LOGIN_FAILURE_LIMIT and SECDESK_LOGIN_COOLOFF_MINUTES must be at least 1")
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")  # first: refuses locked-out pairs
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_CALLABLE = "secdesk.accounts.throttle.axes_username"  # allauth posts the address as "login"
+AXES_CLIENT_IP_CALLABLE = "secdesk.accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "secdesk.accounts.throttle.lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log
+# allauth's own limits stay as a second line (10 failures a minute per IP); its per-address limit is set
+# above axes' so that the one who locks a single source out is axes, with its page and audit event.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{max(20, 4 * LOGIN_FAILURE_LIMIT)}/{LOGIN_COOLOFF_MINUTES}m/key",
+}
+
+# API tokens: past this many failed bearer authentications from one address (an IPv6 /64) in the window,
+# further failures get 429 + Retry-After. Valid tokens are never slowed or refused.
+BEARER_FAILURE_LIMIT = config.env_int("SECDESK_BEARER_FAILURE_LIMIT", 20)
+BEARER_FAILURE_WINDOW = config.env_int("SECDESK_BEARER_FAILURE_WINDOW_SECONDS", 300)
+
+# Content Security Policy: Django's own (django.middleware.csp, Django 6.0+) rather than django-csp —
+# it is built in, maintained and released with Django, and needs no extra dependency. No inline
+# script or style anywhere (allauth's and ninja's templates load theirs from files); a page that
+# ever needs an inline script adds CSP.NONCE to script-src and renders {{ csp_nonce }}.
+# form-action also names the OpenID providers' origins: the sign-in POST answers with a redirect to
+# the provider, and browsers apply form-action to that redirect. SECDESK_CSP_FORM_ACTION adds more
+# (a provider whose authorization endpoint is on another host than its issuer).
+_SIGN_IN_ORIGINS = sorted(
+    {p.login_url for p in _oidc.parse_providers(config.env_str(_oidc.ENV_VAR))}
+    | set(config.env_list("SECDESK_CSP_FORM_ACTION", []))
+)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, *_SIGN_IN_ORIGINS],
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), browsing-topics=()"
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")  # type: ignore[index]
+_after_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1
+MIDDLEWARE[_after_security:_after_security] = [
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "secdesk.accounts.security_headers.PermissionsPolicyMiddleware",
+    "secdesk.accounts.audit.AuditContextMiddleware",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into the lockout page

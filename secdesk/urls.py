@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from secdesk.accounts import urls as accounts_urls
 from secdesk.accounts import views as accounts_views
 from secdesk.api.root import api
 
@@ -19,6 +20,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
 urlpatterns += [
     path("", accounts_views.home, name="home"),
     path("invitations/<str:token>/", accounts_views.accept_invitation, name="invitation_accept"),
+    path("account/", include(accounts_urls.account_urlpatterns)),  # one's own API tokens (needs MFA for staff)
     path("accounts/", include("secdesk.accounts.urls")),  # verified-id_token callbacks, ahead of allauth's
     path("accounts/", include("allauth.urls")),
+]
+
+# The web portal (the publisher's pages; the triage queue joins them) and Django's language switcher.
+urlpatterns += [
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: a CSRF-checked POST storing a cookie
+    path("", include("secdesk.web.urls")),
 ]

@@ -2,7 +2,8 @@
 
 An organisation's Entra ID tenant id and e-mail domains are configuration and
 are edited here. Membership requests and invitations are read-only: they are
-decided through ``services.py`` (the API), which checks who may.
+decided through ``services.py`` (the API), which checks who may. The security
+audit log is append-only and shown read-only.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from secdesk.accounts.models import Invitation, MembershipRequest, Organization, OrganizationDomain
+from secdesk.accounts.models import AuditEvent, Invitation, MembershipRequest, Organization, OrganizationDomain
 
 
 class ReadOnly:
@@ -55,3 +56,13 @@ class InvitationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("email", "organization", "role", "invited_by", "created_at", "expires_at", "accepted_at")
     search_fields = ("email", "organization__slug")
     list_select_related = ("organization", "invited_by")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("at", "kind", "actor_email", "subject_email", "ip")
+    list_filter = ("kind",)
+    search_fields = ("subject_email", "actor_email", "ip")
+    date_hierarchy = "at"
+    ordering = ("-id",)
+    show_full_result_count = False  # counting a large log on every page is slow

@@ -1,4 +1,4 @@
-"""People, publisher organisations and API tokens.
+"""People, publisher organisations, API tokens and the security audit log.
 
 Invariants:
 - a user is identified by a unique, lower-cased e-mail address;
@@ -8,7 +8,8 @@ Invariants:
 - an organisation is found from a sign-in by its Entra ID tenant id or one of
   its e-mail domains, each owned by at most one organisation; a person nobody
   can place waits in a pending ``MembershipRequest``;
-- an invitation is for one e-mail address and is accepted at most once.
+- an invitation is for one e-mail address and is accepted at most once;
+- audit events are append-only (no update or delete through the ORM).
 """
 
 from __future__ import annotations
@@ -203,3 +204,65 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.organization} ({self.role})"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Append-only: rows are added, never changed or removed through the ORM."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event: a sign-in, a factor, a token, a role (see ``audit.py``).
+
+    Append-only: saving an existing row, deleting one, or updating or
+    deleting a queryset raises ``TypeError``. ``actor_email`` keeps who acted
+    readable after the account is gone (``actor`` is then null).
+    """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in"
+        SIGN_IN_FAILED = "sign_in_failed"
+        SIGN_OUT = "sign_out"
+        MFA_ACTIVATED = "mfa_activated"
+        MFA_DEACTIVATED = "mfa_deactivated"
+        RECOVERY_CODES_GENERATED = "recovery_codes_generated"
+        TOKEN_CREATED = "token_created"  # noqa: S105 — an event name, not a secret
+        TOKEN_REVOKED = "token_revoked"  # noqa: S105 — an event name, not a secret
+        ROLE_CHANGED = "role_changed"
+        MEMBERSHIP_ADDED = "membership_added"
+        MEMBERSHIP_REMOVED = "membership_removed"
+        LOCKOUT = "lockout"
+
+    at = models.DateTimeField(default=now, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True, help_text="Who acted, as they were known then.")
+    subject_email = models.CharField(max_length=254, blank=True, help_text="The account concerned.")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        indexes: ClassVar = [
+            models.Index(fields=["kind", "-id"], name="auditevent_kind_id"),
+            models.Index(fields=["subject_email", "-id"], name="auditevent_subject_id"),
+            models.Index(fields=["actor_email", "-id"], name="auditevent_actor_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.subject_email or self.actor_email}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("audit events are append-only")

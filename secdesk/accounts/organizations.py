@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from secdesk.accounts import audit
 from secdesk.accounts.models import Membership, MembershipRequest, Organization, OrganizationDomain, User
 from secdesk.domain.policy import Role
 
@@ -96,9 +97,10 @@ def place_new_user(
                 (org for org in (organization_for_domain(e) for e in verified) if org is not None), None
             )
         if organization is not None:
-            membership, _ = Membership.objects.get_or_create(
-                user=user, organization=organization, defaults={"role": Role.PUBLISHER_MEMBER.value}
-            )
+            with audit.acting(None, via=f"sign-in placement by {how}", source=source):
+                membership, _ = Membership.objects.get_or_create(
+                    user=user, organization=organization, defaults={"role": Role.PUBLISHER_MEMBER.value}
+                )
             logger.info("%s joined %s by %s (%s)", user.email, organization.slug, how, source)
             return Placement(membership=membership)
         hint = next(

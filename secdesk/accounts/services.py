@@ -6,6 +6,10 @@ authorises with ``Permission.MEMBER_MANAGE`` for the organisation concerned
 changes and runs in one transaction. An organisation or request the actor may
 not see answers ``NotFound``, exactly like one that does not exist.
 
+Memberships a service adds, changes or removes are recorded in the security
+audit log as the actor's (``audit.acts_as_actor``; the receivers in
+``audit.py`` write the events).
+
 Invitations: the link carries a signed, expiring token (``django.core.signing``,
 nothing secret is stored); accepting it needs a signed-in person who has
 verified the invited address, so a forwarded link is worth nothing.
@@ -26,6 +30,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from secdesk.accounts import audit
 from secdesk.accounts.models import Invitation, Membership, MembershipRequest, Organization
 from secdesk.domain.errors import Conflict, ErrorList, NotFound, PermissionDenied
 from secdesk.domain.policy import PUBLISHER_ROLES, Actor, Permission, Role, can, require
@@ -78,6 +83,7 @@ def _locked_request(actor: Actor, request_id: int) -> MembershipRequest:
     return found
 
 
+@audit.acts_as_actor("approve_membership_request")
 def approve_membership_request(
     actor: Actor,
     *,
@@ -204,6 +210,7 @@ def invitation_from_token(token: str) -> Invitation:
     return invitation
 
 
+@audit.acts_as_actor("accept_invitation")
 def accept_invitation(actor: Actor, *, token: str) -> Membership:
     """The signed-in person accepts an invitation addressed to one of their verified addresses."""
     user_id = actor.signed_in_id()
@@ -239,6 +246,7 @@ def accept_invitation(actor: Actor, *, token: str) -> Membership:
     return membership
 
 
+@audit.acts_as_actor("remove_member")
 def remove_member(actor: Actor, *, organization_id: int, email: str) -> None:
     """Remove a person from the organisation.
 

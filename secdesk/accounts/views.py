@@ -1,21 +1,48 @@
-"""Tiny pages of the accounts app: who is signed in, and accepting an invitation.
+"""Tiny pages of the accounts app: who is signed in, accepting an invitation, one's API tokens.
 
 The web portal comes later; these only parse, call one selector or service
-and render.
+and render. Each view declares the permission it needs (``view.permission``,
+set by :func:`requires`), so that a route walk can check every route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from secdesk.accounts import services
+from secdesk.accounts import services, tokens
 from secdesk.accounts.actors import actor_for
-from secdesk.accounts.models import Membership, MembershipRequest, User
-from secdesk.domain.errors import DomainError, NotFound
+from secdesk.accounts.models import ApiToken, Membership, MembershipRequest, User
+from secdesk.domain.errors import DomainError, FieldError, InvalidInput, NotFound
+from secdesk.domain.policy import Permission, can
+
+View = Callable[..., HttpResponse]
+
+
+def requires(permission: Permission) -> Callable[[View], View]:
+    """Refuse (403) a signed-in person who lacks ``permission``; record it as ``view.permission``."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not can(actor_for(user if isinstance(user, User) else None), permission):
+                raise HttpForbidden(f"not allowed: {permission.value}")
+            return view(request, *args, **kwargs)
+
+        guarded.permission = permission  # type: ignore[attr-defined]  # read by the route walk
+        return guarded
+
+    return decorate
 
 
 @login_required
@@ -51,3 +78,91 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"You joined {membership.organization.name}.")
         return redirect("home")
     return render(request, "accounts/invitation.html", {"invitation": invitation})
+
+
+def _signed_in(request: HttpRequest) -> User:
+    user = request.user
+    if not isinstance(user, User):  # login_required ran first
+        raise HttpForbidden("sign in first")
+    return user
+
+
+def _token_rows(user: User) -> list[dict[str, Any]]:
+    from django.utils import timezone
+
+    now = timezone.now()
+    rows = []
+    for token in ApiToken.objects.filter(user=user).order_by("-created_at", "-id"):
+        if token.revoked_at is not None:
+            state = "revoked"
+        elif token.expires_at is not None and token.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        rows.append({"token": token, "state": state})
+    return rows
+
+
+@login_required
+@never_cache  # the response that shows a new secret must not be kept by any cache
+@require_http_methods(["GET", "POST"])
+@requires(Permission.TOKEN_MANAGE)
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """GET lists the person's tokens; POST (CSRF-checked) creates one and shows its secret once."""
+    user = _signed_in(request)
+    values: dict[str, Any] = {"name": "", "scope": ApiToken.SCOPE_READ, "expires_in_days": 90}
+    issued = None
+    errors: list[FieldError] = []
+    status = 200
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("name", "").strip(),
+            "scope": request.POST.get("scope", ""),
+            "expires_in_days": request.POST.get("expires_in_days", "").strip(),
+        }
+        days: int | None = None
+        if values["expires_in_days"]:
+            try:
+                days = int(values["expires_in_days"])
+            except ValueError:
+                errors.append(FieldError("expires_in_days", "must be a whole number of days", "invalid"))
+        if not errors:
+            try:
+                issued = tokens.create_token(
+                    user=user,
+                    name=values["name"],
+                    scope=values["scope"],
+                    expires_in_days=days,
+                    actor=user,
+                    request=request,
+                    via="web",
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            except DomainError as exc:
+                errors = [FieldError("name", exc.message, "conflict")]
+        if errors:
+            status = 422
+        else:
+            status = 201
+            values = {"name": "", "scope": ApiToken.SCOPE_READ, "expires_in_days": 90}
+    context = {
+        "tokens": _token_rows(user),
+        "issued": issued,
+        "errors": errors,
+        "form_values": values,
+        "max_days": tokens.MAX_EXPIRY_DAYS,
+    }
+    return render(request, "accounts/tokens.html", context, status=status)
+
+
+@login_required
+@require_POST
+@requires(Permission.TOKEN_MANAGE)
+def revoke_api_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of the person's own active tokens (someone else's answers 404, like a missing one)."""
+    user = _signed_in(request)
+    if not tokens.revoke_token(user=user, token_id=token_id, actor=user, request=request, via="web"):
+        raise Http404("no such active token")
+    messages.success(request, "The token was revoked; it no longer works.")
+    return redirect("tokens")

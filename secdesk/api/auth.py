@@ -9,22 +9,32 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja.errors import AuthenticationError, Throttled
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.security.session import SessionAuth
 
-from secdesk.accounts import tokens
+from secdesk.accounts import throttle, tokens
 from secdesk.accounts.actors import actor_for
 from secdesk.accounts.models import ApiToken
 from secdesk.domain.policy import ANONYMOUS, Actor
 
 
 class BearerToken(HttpBearer):
-    """``Authorization: Bearer sdt_…``; unknown, revoked and expired tokens are refused alike."""
+    """``Authorization: Bearer sdt_…``; unknown, revoked and expired tokens are refused alike.
+
+    A token that fails is answered 401 even if a session cookie came along; repeated failures from
+    one address are answered 429 (``Retry-After``); a valid token never is.
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         found = tokens.authenticate(token)
         if found is None:
-            return None
+            # Failures count per client address; past the limit they get 429 (see accounts/throttle.py).
+            wait = throttle.bearer_failed(request)
+            if wait is not None:
+                raise Throttled(wait=wait)
+            # A presented token that fails is refused outright: no falling back to a session cookie.
+            raise AuthenticationError()
         request.user = found.user
         request.actor = actor_for(found.user, write_allowed=found.scope == ApiToken.SCOPE_WRITE)  # type: ignore[attr-defined]  # adapter-owned request attribute
         return found.user

@@ -9,12 +9,13 @@ Unexpected exceptions are logged and answered without a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from secdesk.domain.errors import Conflict, DomainError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 
@@ -109,6 +110,16 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             "A valid API token (Authorization: Bearer …) or session is required.",
             request=request,
             headers={"WWW-Authenticate": 'Bearer realm="secdesk"'},
+        )
+    if isinstance(exc, Throttled):
+        wait = exc.wait
+        return problem(
+            429,
+            "Too many requests (or failed authentications) from this client; wait before retrying.",
+            type_="throttled",
+            title="Too many requests",
+            request=request,
+            headers={"Retry-After": str(max(1, math.ceil(wait)))} if wait is not None else None,
         )
     if exc.status_code == 400:
         return problem(

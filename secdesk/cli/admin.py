@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from secdesk import demo
+from secdesk.accounts import audit as security_audit
 from secdesk.accounts import tokens
 from secdesk.accounts.models import ApiToken, User
 from secdesk.cli.client import EXIT_API_ERROR, EXIT_USAGE, CliError
@@ -31,10 +33,21 @@ def _user(email: str) -> User:
     return user
 
 
+def _migrate(verbosity: int = 0) -> None:
+    """Apply migrations and create the database cache table (used when SECDESK_REDIS_URL is unset)."""
+    call_command("migrate", interactive=False, verbosity=verbosity)
+    call_command("createcachetable", verbosity=verbosity)
+
+
+def migrate(_args: argparse.Namespace) -> int:
+    _migrate(verbosity=1)
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run migrations, then granian (WSGI) and a background worker until interrupted."""
     if not args.no_migrate:
-        call_command("migrate", interactive=False, verbosity=0)
+        _migrate()
     if settings.PRODUCTION:
         call_command("collectstatic", interactive=False, verbosity=0)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "secdesk.settings"}
@@ -93,7 +106,7 @@ def worker(_args: argparse.Namespace) -> int:
 
 
 def load_demo(args: argparse.Namespace) -> int:
-    call_command("migrate", interactive=False, verbosity=0)
+    _migrate()
     users = demo.load(args.password)
     print("Demo data loaded. Demo users:")
     for user in users:
@@ -106,7 +119,7 @@ def token(args: argparse.Namespace) -> int:
     user = _user(args.user)
     if args.token_command == "create":  # noqa: S105 — a subcommand name, not a password
         name = args.name or f"cli-{datetime.now().strftime('%Y%m%d%H%M%S%f')}"
-        issued = tokens.create_token(user=user, name=name, scope=args.scope, expires_in_days=args.expires_in)
+        issued = tokens.create_token(user=user, name=name, scope=args.scope, expires_in_days=args.expires_in, via="cli")
         print(issued.secret)
         return 0
     if args.token_command == "list":  # noqa: S105 — a subcommand name, not a password
@@ -118,7 +131,7 @@ def token(args: argparse.Namespace) -> int:
                 f"last used {item.last_used_at or 'never'}"
             )
         return 0
-    count = tokens.revoke_token(user=user, name=args.name)
+    count = tokens.revoke_token(user=user, name=args.name, via="cli")
     if not count:
         raise CliError(f"{args.user} has no active token named {args.name!r}", EXIT_USAGE)
     print(f"revoked {count} token(s)")
@@ -156,6 +169,25 @@ def sla(args: argparse.Namespace) -> int:
     return 0
 
 
+def audit_log(args: argparse.Namespace) -> int:
+    """The security audit log, newest first (the server's operator reads it all)."""
+    page = security_audit.list_events(None, kind=args.kind, email=args.email, limit=args.limit)
+    for event in page.items:
+        data = json.dumps(event.data, sort_keys=True, ensure_ascii=False) if event.data else ""
+        line = (
+            f"{event.at:%Y-%m-%dT%H:%M:%SZ} {event.id:>7} {event.kind:<24} actor={event.actor_email or '-'} "
+            f"subject={event.subject_email or '-'} ip={event.ip or '-'} {data}"
+        )
+        print(line.rstrip())
+    if not page.items:
+        print("no audit events", file=sys.stderr)
+    return 0
+
+
+def audit_command(args: argparse.Namespace) -> int:
+    return audit_log(args) if args.audit_command == "log" else audit_verify(args)
+
+
 def audit_verify(_args: argparse.Namespace) -> int:
     report = audit.verify_all()
     for number, breaks in report.broken.items():
@@ -168,14 +200,34 @@ def audit_verify(_args: argparse.Namespace) -> int:
     return EXIT_API_ERROR if report.broken else 0
 
 
+def mail_gateway(args: argparse.Namespace) -> int:
+    """Serve LMTP until SIGTERM or Ctrl-C (see ``secdesk/inbound/gateway.py``)."""
+    import threading
+
+    from secdesk.inbound import gateway
+
+    controller, handler = gateway.start(args.host, args.port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stopped.set())
+    print(f"secdesk mail gateway: LMTP on {args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    try:
+        stopped.wait()
+    finally:
+        controller.stop()
+        handler.close()
+    return 0
+
+
 COMMANDS = {
     "serve": serve,
     "worker": worker,
     "demo": load_demo,
-    "migrate": lambda _a: call_command("migrate", interactive=False) or 0,
+    "migrate": migrate,
     "token": token,
     "sla": sla,
-    "audit": audit_verify,
+    "audit": audit_command,
+    "mail-gateway": mail_gateway,
 }
 
 

@@ -167,7 +167,7 @@ def test_an_overdue_request_is_recorded_while_the_paused_remediation_clock_is_no
 @pytest.mark.django_db
 def test_closed_resolved_and_answered_work_is_not_breached(world):
     withdrawn = acknowledge(world, file_ticket(world))
-    services.transition(world.actor("alice"), confirmation_number=withdrawn.confirmation_number, action="withdraw")
+    services.withdraw(world.actor("alice"), confirmation_number=withdrawn.confirmation_number)
     resolved = acknowledge(world, file_ticket(world))
     rita = world.actor("rita")
     services.transition(rita, confirmation_number=resolved.confirmation_number, action="start_assessment")

@@ -109,7 +109,9 @@ def load(password: str | None = None) -> list[DemoUser]:
                 for customer in customers[(index + offer_index + plan_index) % 2 :: 2]:
                     Deployment.objects.get_or_create(customer=customer, offer=offer, plan=plan, version=version)
     for email, name, role in STAFF:
-        user, chosen = _user(email, name, password, staff_role=role.value, is_staff=role is Role.LEAD)
+        user, chosen = _user(
+            email, name, password, staff_role=role.value, is_staff=role is Role.LEAD, is_superuser=role is Role.LEAD
+        )
         _verified_address(user)
         users.append(DemoUser(email, role.value, chosen))
     return users

@@ -109,7 +109,9 @@ def _ticket_clock(now: datetime, *, kind: str, leads: list[str]) -> int:
     count = 0
     while True:
         with transaction.atomic():
-            batch = list(_lock(base.order_by("id")).values_list("id", due_field)[:BATCH])
+            # Ordered on the due moment, like the partial index: ordering on id would have the planner
+            # walk the primary key through every open ticket looking for overdue ones.
+            batch = list(_lock(base.order_by(due_field, "id")).values_list("id", due_field)[:BATCH])
             if not batch:
                 return count
             ids = [ticket_id for ticket_id, _ in batch]
@@ -137,7 +139,9 @@ def _request_clock(now: datetime, *, leads: list[str]) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                _lock(base.order_by("id")).values_list("id", "ticket_id", "public_id", "kind", "due_at")[:BATCH]
+                _lock(base.order_by("due_at", "id")).values_list("id", "ticket_id", "public_id", "kind", "due_at")[
+                    :BATCH
+                ]
             )
             if not batch:
                 return count

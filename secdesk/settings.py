@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "secdesk.tickets",
     "secdesk.triage",
     "secdesk.notices",
+    "secdesk.web",
 ]
 
 MIDDLEWARE = [
@@ -80,11 +81,24 @@ TEMPLATES = [
 ]
 
 
+_SQLITE_OPTIONS = {
+    # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
+    # the busy timeout instead of failing a lock upgrade mid-transaction.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+    "init_command": (
+        "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;PRAGMA busy_timeout=30000;"
+    ),
+}
+
+
 def _database() -> dict[str, object]:
     url = config.env_str("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=config.env_int("SECDESK_DB_CONN_MAX_AGE", 60))
         db["CONN_HEALTH_CHECKS"] = True
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            db["OPTIONS"] = {**_SQLITE_OPTIONS, **db.get("OPTIONS", {})}  # a sqlite:/// URL: same pragmas
         return dict(db)
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -93,15 +107,7 @@ def _database() -> dict[str, object]:
         # opening one and setting its pragmas costs more than an insert.
         "CONN_MAX_AGE": config.env_int("SECDESK_DB_CONN_MAX_AGE", 600),
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {
-            # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
-            # the busy timeout instead of failing a lock upgrade mid-transaction.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-            "init_command": (
-                "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;PRAGMA busy_timeout=30000;"
-            ),
-        },
+        "OPTIONS": dict(_SQLITE_OPTIONS),
         "TEST": {"NAME": str(DATA_DIR / "test-secdesk.sqlite3")},
     }
 
@@ -321,3 +327,55 @@ MIDDLEWARE[_after_security:_after_security] = [
     "secdesk.accounts.audit.AuditContextMiddleware",
 ]
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last: turns a lockout into the lockout page
+
+# --- Inbound e-mail (secdesk/inbound) and webhooks (secdesk/webhooks) --------------------------------
+INSTALLED_APPS += ["secdesk.inbound", "secdesk.webhooks"]
+# The reply mailbox polled by secdesk.inbound.imap.poll_mailbox: imaps://user:pass@host/INBOX (or imap:// plain).
+IMAP_URL = config.env_str("SECDESK_IMAP_URL")
+IMAP_PROCESSED_FOLDER = config.env_str("SECDESK_IMAP_PROCESSED_FOLDER", "Processed")
+INBOUND_MAX_BYTES = config.env_int("SECDESK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)
+# When set, replies are posted only with an Authentication-Results header from this authserv-id saying dmarc=pass.
+INBOUND_AUTHSERV_ID = config.env_str("SECDESK_INBOUND_AUTHSERV_ID", "")
+# Webhook deliveries: attempts before giving up, first retry delay (doubling each time), request timeout.
+WEBHOOK_MAX_ATTEMPTS = config.env_int("SECDESK_WEBHOOK_MAX_ATTEMPTS", 10)
+WEBHOOK_RETRY_BASE_SECONDS = config.env_int("SECDESK_WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_TIMEOUT_SECONDS = config.env_int("SECDESK_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Endpoints on loopback/private addresses (and plain http to loopback) are for development only.
+WEBHOOK_ALLOW_PRIVATE = config.env_bool("SECDESK_WEBHOOK_ALLOW_PRIVATE", not PRODUCTION)
+
+# --- Outbound e-mail, customer notice delivery, background work (secdesk/notices, secdesk/schedule.py) ---
+# Tasks: the database backend (django-tasks-db) by default; SECDESK_TASKS_BACKEND=redis puts them on
+# Redis Streams (django-tasks-redis, SECDESK_REDIS_URL); `secdesk worker` runs the matching worker.
+TASKS_BACKEND = config.env_str("SECDESK_TASKS_BACKEND", "database").strip().lower()
+if TASKS_BACKEND == "redis":
+    if not _REDIS_URL:
+        raise config.ConfigError("SECDESK_TASKS_BACKEND=redis needs SECDESK_REDIS_URL")
+    INSTALLED_APPS += ["django_tasks_redis"]
+    TASKS: dict[str, dict[str, object]] = {  # type: ignore[no-redef]
+        "default": {
+            "BACKEND": "django_tasks_redis.RedisTaskBackend",
+            "QUEUES": ["default"],
+            "OPTIONS": {"REDIS_URL": _REDIS_URL, "REDIS_KEY_PREFIX": config.env_str("SECDESK_TASKS_PREFIX", "secdesk")},
+        }
+    }
+elif TASKS_BACKEND != "database":
+    raise config.ConfigError("SECDESK_TASKS_BACKEND must be database or redis")
+# Replies come back to reply+<token>@MAIL_REPLY_DOMAIN (secdesk/notices/addresses.py); Message-IDs use MAIL_DOMAIN.
+MAIL_REPLY_DOMAIN = config.env_str("SECDESK_MAIL_REPLY_DOMAIN", "inbound.secdesk.localhost").strip().lower()
+MAIL_DOMAIN = config.env_str("SECDESK_MAIL_DOMAIN", "").strip().lower() or (
+    DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >").lower() or "secdesk.localhost"
+)
+# A claimed e-mail not sent after this long is taken back (its worker died); it keeps its Message-ID.
+MAIL_CLAIM_TIMEOUT_SECONDS = config.env_int("SECDESK_MAIL_CLAIM_TIMEOUT_SECONDS", 300)
+MAIL_MAX_ATTEMPTS = config.env_int("SECDESK_MAIL_MAX_ATTEMPTS", 8)
+MAIL_RETRY_BASE_SECONDS = config.env_int("SECDESK_MAIL_RETRY_BASE_SECONDS", 60)  # doubles each attempt, max 6 h
+# Customer notices: messages per second per notice (0 = no limit), recipients per SMTP connection,
+# workers sharing one notice, and how long one task works before handing over to the queue.
+NOTICE_RATE_PER_SECOND = config.env_int("SECDESK_NOTICE_RATE_PER_SECOND", 50)
+NOTICE_BATCH_SIZE = config.env_int("SECDESK_NOTICE_BATCH_SIZE", 100)
+NOTICE_PARALLEL = config.env_int("SECDESK_NOTICE_PARALLEL", 2)
+NOTICE_SLICE_SECONDS = config.env_int("SECDESK_NOTICE_SLICE_SECONDS", 30)
+if min(NOTICE_BATCH_SIZE, NOTICE_PARALLEL, NOTICE_SLICE_SECONDS, MAIL_CLAIM_TIMEOUT_SECONDS) < 1 or (
+    NOTICE_RATE_PER_SECOND < 0
+):
+    raise config.ConfigError("SECDESK_NOTICE_* and SECDESK_MAIL_CLAIM_TIMEOUT_SECONDS must be positive")

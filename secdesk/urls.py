@@ -24,3 +24,9 @@ urlpatterns += [
     path("accounts/", include("secdesk.accounts.urls")),  # verified-id_token callbacks, ahead of allauth's
     path("accounts/", include("allauth.urls")),
 ]
+
+# The web portal (the publisher's pages; the triage queue joins them) and Django's language switcher.
+urlpatterns += [
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: a CSRF-checked POST storing a cookie
+    path("", include("secdesk.web.urls")),
+]

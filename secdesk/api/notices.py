@@ -55,6 +55,16 @@ class ApprovalsOut(Schema):
     marketplace: ApprovalOut | None
 
 
+class NoticeDeliveryOut(Schema):
+    total: int = Field(description="Recipients fixed on approval")
+    sent: int
+    undelivered: int = Field(description="Not sent (yet): pending, sending, failed or bounced")
+    retrying: int = Field(description="Failed for now, with another attempt scheduled")
+    started_at: datetime | None
+    last_activity_at: datetime | None
+    finished_at: datetime | None
+
+
 class NoticeOut(Schema):
     confirmation_number: str
     status: str
@@ -67,6 +77,9 @@ class NoticeOut(Schema):
     approved_at: datetime | None
     approvals: ApprovalsOut
     recipients: dict[str, int] = Field(description="Recipients by delivery status (fixed on approval)")
+    delivery: NoticeDeliveryOut | None = Field(
+        None, description="How delivery stands, once the notice is approved (null for a draft)"
+    )
 
 
 class NoticeVersionOut(Schema):
@@ -91,6 +104,9 @@ class NoticeRecipientOut(Schema):
     attempts: int
     last_error: str
     updated_at: datetime
+    message_id: str = Field(description="The Message-ID of this recipient's e-mail (the same if it is sent again)")
+    sent_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When a failed delivery is tried again")
 
 
 class NoticeRecipientPageOut(Schema):
@@ -121,6 +137,20 @@ def _notice(notice: Notice, zone: tzinfo) -> dict[str, Any]:
             "marketplace": _approval(notice.marketplace_approved_by, notice.marketplace_approved_at, zone),
         },
         "recipients": selectors.recipient_counts(notice),
+        "delivery": _delivery(notice, zone) if notice.status != "draft" else None,
+    }
+
+
+def _delivery(notice: Notice, zone: tzinfo) -> dict[str, Any]:
+    progress = selectors.delivery_progress(notice)
+    return {
+        "total": progress.total,
+        "sent": progress.sent,
+        "undelivered": progress.undelivered,
+        "retrying": progress.retrying,
+        "started_at": progress.started_at.astimezone(zone) if progress.started_at else None,
+        "last_activity_at": progress.last_activity_at.astimezone(zone) if progress.last_activity_at else None,
+        "finished_at": progress.finished_at.astimezone(zone) if progress.finished_at else None,
     }
 
 
@@ -151,6 +181,9 @@ def _recipient(item: NoticeRecipient, zone: tzinfo) -> dict[str, Any]:
         "attempts": item.attempts,
         "last_error": item.last_error,
         "updated_at": item.updated_at.astimezone(zone),
+        "message_id": item.message_id,
+        "sent_at": item.sent_at.astimezone(zone) if item.sent_at else None,
+        "next_attempt_at": item.next_attempt_at.astimezone(zone) if item.next_attempt_at else None,
     }
 
 
@@ -244,11 +277,13 @@ def approve_notice(request: HttpRequest, confirmation_number: str, payload: Noti
 def list_recipients(
     request: HttpRequest,
     confirmation_number: str,
-    status: str | None = Query(None, description="pending, sent, failed or bounced"),
+    status: str | None = Query(
+        None, description="pending, sending, sent, failed, bounced, or undelivered (every one not sent)"
+    ),
     after: int | None = Query(None, ge=0, description="`next_after` of the previous page"),
     limit: int = Query(500, ge=1, le=selectors.RECIPIENT_PAGE_MAX),
 ) -> dict[str, Any]:
-    """Who the notice goes to and how delivery stands (marketplace staff only)."""
+    """Who the notice goes to and how delivery stands (marketplace staff only); `status=undelivered` lists the rest."""
     page = selectors.recipients_page(actor_of(request), confirmation_number, status=status, after=after, limit=limit)
     zone = presenters.zone_of(request.user)
     return {"items": [_recipient(item, zone) for item in page.items], "next_after": page.next_after}

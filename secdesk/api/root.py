@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from secdesk.api import audit, members, notices, offers, permissions, problems, queue, tickets, triage
+from secdesk.api import (
+    audit,
+    inbound,
+    members,
+    notices,
+    offers,
+    permissions,
+    problems,
+    queue,
+    tickets,
+    triage,
+    webhooks,
+)
 from secdesk.api.auth import AUTH
 
 api = NinjaAPI(
@@ -15,6 +27,6 @@ api = NinjaAPI(
     urls_namespace="api-1",
 )
 problems.install(api)
-for module in (tickets, offers, triage, queue, notices, members, audit):
+for module in (tickets, offers, triage, queue, notices, members, audit, inbound, webhooks):
     api.add_router("/", module.router)
 permissions.publish(api)

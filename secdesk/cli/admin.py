@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -100,8 +101,29 @@ def serve(args: argparse.Namespace) -> int:
     return 0 if code in (0, -signal.SIGTERM) else code
 
 
-def worker(_args: argparse.Namespace) -> int:
-    call_command("db_worker", interval=1, reload=False, verbosity=1)
+def worker(args: argparse.Namespace) -> int:
+    """The task worker of the configured backend, with the periodic schedule (``secdesk/schedule.py``) in a thread.
+
+    Several workers may run side by side: the schedule's jobs are idempotent and
+    claimed per tick with a conditional UPDATE (see the schedule's docstring).
+    """
+    from secdesk import schedule
+
+    if getattr(args, "schedule_only", False):
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+        signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+        schedule.Scheduler().run_forever(stop)
+        return 0
+    running = None if getattr(args, "no_schedule", False) else schedule.start_thread()
+    try:
+        if getattr(settings, "TASKS_BACKEND", "database") == "redis":
+            call_command("run_redis_tasks", continuous=True, verbosity=1)
+        else:
+            call_command("db_worker", interval=1, reload=False, verbosity=1)
+    finally:
+        if running is not None:
+            running.stop()
     return 0
 
 

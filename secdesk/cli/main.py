@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="do not start a background worker")
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
 
-    sub.add_parser("worker", help="run the background task worker")
+    worker = sub.add_parser("worker", help="run the background task worker and the periodic schedule")
+    worker.add_argument("--no-schedule", action="store_true", help="run tasks only, not the periodic jobs")
+    worker.add_argument("--schedule-only", action="store_true", help="run the periodic jobs only, not tasks")
 
     demo = sub.add_parser("demo", help="load demo data (idempotent) and print the demo users")
     demo.add_argument("--password", help="password for every demo user (default: random, printed)")
@@ -89,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--internal", action="store_true", help="staff: an internal note")
     triage_client.add_parsers(sub, ticket)
     sla.add_parser("sweep", help="mark missed deadlines and escalate them to leads (once)")
+    gateway = sub.add_parser("mail-gateway", help="receive reply e-mail over LMTP from the local MTA")
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    gateway.add_argument("--port", type=int, default=8024, help="port to listen on (default 8024)")
     return parser
 
 

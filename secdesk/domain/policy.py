@@ -107,6 +107,7 @@ class Permission(StrEnum):
     MEMBER_MANAGE = "member:manage"
     AUDIT_READ = "audit:read"
     TOKEN_MANAGE = "token:manage"  # noqa: S105 -- a permission name, not a secret
+    WEBHOOK_MANAGE = "webhook:manage"  # an organisation's webhooks (publisher admin), the marketplace's (lead)
 
     @property
     def resource(self) -> str:
@@ -198,7 +199,7 @@ _RESPONDER_GRANTS: Final = frozenset(
 #: The one grant table: role → permissions held *within the role's scope*.
 GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
     Role.PUBLISHER_MEMBER: _PUBLISHER_MEMBER_GRANTS,
-    Role.PUBLISHER_ADMIN: _PUBLISHER_MEMBER_GRANTS | {Permission.MEMBER_MANAGE},
+    Role.PUBLISHER_ADMIN: _PUBLISHER_MEMBER_GRANTS | {Permission.MEMBER_MANAGE, Permission.WEBHOOK_MANAGE},
     Role.RESPONDER: _RESPONDER_GRANTS,
     # A lead is a responder who may also approve notices for the marketplace,
     # enforce against offers, override policy and manage any organisation's
@@ -209,6 +210,7 @@ GRANTS: Final[Mapping[Role, frozenset[Permission]]] = {
         Permission.OFFER_ENFORCE,
         Permission.POLICY_OVERRIDE,
         Permission.MEMBER_MANAGE,
+        Permission.WEBHOOK_MANAGE,
     },
     # Read everything, change nothing.
     Role.AUDITOR: READ_PERMISSIONS,

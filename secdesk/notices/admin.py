@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from secdesk.notices.models import Notice, NoticeRecipient, NoticeVersion
+from secdesk.notices.models import MailDelivery, Notice, NoticeRecipient, NoticeVersion, OutboxCursor, ScheduledJob
 
 
 class ReadOnly:
@@ -56,3 +56,22 @@ class NoticeRecipientAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ("email", "notice__ticket__confirmation_number", "customer__slug")
     list_select_related = ("customer", "notice__ticket")
     raw_id_fields = ("notice", "customer", "contact")
+
+
+@admin.register(MailDelivery)
+class MailDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("email", "kind", "ticket", "status", "attempts", "sent_at", "next_attempt_at")
+    list_filter = ("status", "kind")
+    search_fields = ("email", "ticket__confirmation_number", "message_id")
+    list_select_related = ("ticket",)
+    raw_id_fields = ("event", "ticket", "recipient")
+
+
+@admin.register(OutboxCursor)
+class OutboxCursorAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("name", "last_event_id", "updated_at")
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("name", "last_started_at", "last_finished_at", "last_worker", "runs", "last_error")

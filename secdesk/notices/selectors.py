@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, QuerySet
 
@@ -20,6 +21,7 @@ from secdesk.tickets.models import Ticket
 from secdesk.tickets.selectors import access_ticket, affected_customers_of
 
 RECIPIENT_PAGE_MAX = 1000
+UNDELIVERED = "undelivered"
 
 
 def affected_customers_queryset(ticket: Ticket) -> QuerySet[Customer]:
@@ -101,19 +103,51 @@ def recipients(actor: Actor, confirmation_number: str, status: str | None = None
     """The audience of a notice and its delivery state; marketplace staff only (``customer:read``).
 
     A publisher who may see the notice is refused (``PermissionDenied``): the
-    marketplace's customer list is not theirs to read.
+    marketplace's customer list is not theirs to read. ``status`` filters by
+    delivery status; ``"undelivered"`` is every recipient not (yet) sent.
     """
     notice = notice_for(actor, confirmation_number)
     if not can(actor, Permission.CUSTOMER_READ, organization_id=notice.ticket.organization_id):
         raise PermissionDenied("only marketplace staff may see a notice's recipients")
     queryset = NoticeRecipient.objects.filter(notice=notice).select_related("customer")
-    if status is not None:
+    if status == UNDELIVERED:
+        queryset = queryset.exclude(status=RecipientStatus.SENT)
+    elif status is not None:
         if status not in RecipientStatus.values:
-            raise InvalidInput(
-                [FieldError("status", f"must be one of {', '.join(RecipientStatus.values)}", "invalid_choice")]
-            )
+            choices = ", ".join([*RecipientStatus.values, UNDELIVERED])
+            raise InvalidInput([FieldError("status", f"must be one of {choices}", "invalid_choice")])
         queryset = queryset.filter(status=status)
     return queryset.order_by("id")
+
+
+@dataclass(frozen=True)
+class DeliveryProgress:
+    """How the delivery of an approved notice stands (all counts from one query)."""
+
+    total: int
+    sent: int
+    undelivered: int  # not sent (yet): pending, sending, failed (retrying or given up), bounced
+    retrying: int  # failed, with another attempt scheduled
+    started_at: datetime | None
+    last_activity_at: datetime | None
+    finished_at: datetime | None
+
+
+def delivery_progress(notice: Notice) -> DeliveryProgress:
+    counts = recipient_counts(notice)
+    retrying = NoticeRecipient.objects.filter(
+        notice=notice, status=RecipientStatus.FAILED, next_attempt_at__isnull=False
+    ).count()
+    total = sum(counts.values())
+    return DeliveryProgress(
+        total=total,
+        sent=counts[RecipientStatus.SENT],
+        undelivered=total - counts[RecipientStatus.SENT],
+        retrying=retrying,
+        started_at=notice.delivery_started_at,
+        last_activity_at=notice.delivery_heartbeat_at,
+        finished_at=notice.delivery_finished_at,
+    )
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ The life of a notice::
       → edit (version N+1; clears both approvals)  … repeated
       → approve by the publisher  ┐ either order, on the current version,
       → approve by a lead         ┘ by two different people
-      → approved: audience fixed, one pending recipient per contact e-mail,
-        delivery queued after commit (:func:`queue_delivery`)
+      → approved: audience fixed, one pending recipient per contact e-mail
+        (its Message-ID fixed), delivery queued after commit (:func:`queue_delivery`)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from django.utils import timezone
 from secdesk.domain.errors import Conflict, ErrorList, FieldError, InvalidInput, NotFound, PermissionDenied
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.notices import selectors
+from secdesk.notices import addresses, selectors
 from secdesk.notices.models import (
     BODY_MAX_CHARS,
     SUBJECT_MAX_CHARS,
@@ -49,12 +49,16 @@ MARKETPLACE = "marketplace"
 def queue_delivery(notice_id: int) -> None:
     """Hand an approved notice to delivery; called once, after the approval commits.
 
-    For now this only logs: sending the e-mails is a later issue, which will
-    replace this body with enqueueing a task (``django.tasks``) that takes the
-    notice id and works through its ``pending`` recipients. Until then every
-    recipient of an approved notice simply stays ``pending``.
+    Enqueues ``NOTICE_PARALLEL`` runs of the ``deliver_notice`` task, which
+    share the notice's recipients (each claims its own batches) and its rate
+    limit (``NOTICE_RATE_PER_SECOND``). Progress is in the database: every
+    recipient goes ``pending`` → ``sending`` → ``sent`` / ``failed`` /
+    ``bounced``; see ``secdesk/notices/delivery.py``.
     """
-    logger.info("notice %s approved: delivery queued (no sender is installed yet)", notice_id)
+    from secdesk.notices import tasks
+
+    tasks.start_notice_delivery(notice_id)
+    logger.info("notice %s approved: delivery queued", notice_id)
 
 
 def _default_subject(ticket: Ticket) -> str:
@@ -269,6 +273,8 @@ def _fix_audience(ticket: Ticket, notice: Notice) -> int:
                 email=contact.email.strip(),
                 language=contact.language,
                 status=RecipientStatus.PENDING,
+                # Fixed now, so a message sent again after a crash carries the same Message-ID.
+                message_id=addresses.new_notice_message_id(notice.pk),
                 created_at=now,
                 updated_at=now,
             )

@@ -15,7 +15,16 @@ into it and how it is queried:
 * :func:`refresh` rebuilds the document from scratch (the ticket's text and
   every message of its thread), for repairs and after edits that replace text.
 * :func:`matching` narrows a ticket queryset to those whose document matches
-  what a person typed.
+  what a person typed; :func:`row_condition` and :func:`indexed_ids` are the
+  pieces a read that pages in its own order uses to choose its plan (the
+  triage queue, ``secdesk.triage.selectors._searched``).
+* :func:`ensure_sqlite_index` puts back the SQLite triggers when a migration
+  that rebuilds ``tickets_ticket`` dropped them (connect it to ``post_migrate``).
+
+Writers beware: ``append_message`` changes the row behind any ``Ticket``
+instance already in memory. A later full ``ticket.save()`` of such an
+instance writes its stale ``search_document`` back and loses the appended
+text; save with ``update_fields`` (or ``refresh_from_db`` first).
 
 Because internal notes are in the document, ``matching`` must only be offered
 through staff-only reads (the triage queue); a publisher-facing search would

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 
 from secdesk.domain import confirmation
 from secdesk.domain.cvss import SEVERITIES
@@ -19,7 +21,7 @@ from secdesk.domain.intake import CATEGORIES
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.marketplace.models import Customer, Deployment
-from secdesk.tickets.models import Attachment, Message, PublisherRequest, Ticket, TimelineEvent
+from secdesk.tickets.models import Attachment, Message, PublisherRequest, RequestStatus, Ticket, TimelineEvent
 
 MAX_PAGE = 100
 
@@ -181,3 +183,22 @@ def affected_customers(actor: Actor, confirmation_number: str) -> tuple[Ticket, 
     """Customers running an affected deployment (staff only: ``customer:read``)."""
     ticket = access_ticket(actor, confirmation_number, Permission.CUSTOMER_READ)
     return ticket, affected_customers_of(ticket).prefetch_related("contacts").order_by("name")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a ticket waits for from its publisher: open requests and the earliest due date."""
+
+    open_requests: int
+    next_due: datetime | None
+
+
+def waiting_on_publisher(tickets: Sequence[Ticket]) -> dict[int, Waiting]:
+    """Open requests per ticket, for tickets the caller got from a scoped selector (one query)."""
+    rows = (
+        PublisherRequest.objects.filter(ticket_id__in=[t.pk for t in tickets], status=RequestStatus.OPEN)
+        .values("ticket_id")
+        .annotate(n=Count("id"), due=Min("due_at"))
+        .order_by()
+    )
+    return {row["ticket_id"]: Waiting(open_requests=row["n"], next_due=row["due"]) for row in rows}

@@ -45,7 +45,7 @@ def test_co_edit_approve_and_fix_the_audience(api, number):
     assert body["subject"] == f"Security notice {number}: Contoso Backup"
     assert body["body"] == "Please disable uploads."
     assert body["approvals"] == {"publisher": None, "marketplace": None}
-    assert body["recipients"] == {"pending": 0, "sent": 0, "failed": 0, "bounced": 0}
+    assert body["recipients"] == {"pending": 0, "sending": 0, "sent": 0, "failed": 0, "bounced": 0}
     again = rita.post(f"/tickets/{number}/notice")
     assert again.status_code == 200
     assert again.json()["version"] == 1
@@ -107,7 +107,7 @@ def test_co_edit_approve_and_fix_the_audience(api, number):
     assert shown["status"] == "approved"
     assert shown["approved_at"] is not None
     assert shown["approvals"]["marketplace"]["by"] == "Leo Lead"
-    assert shown["recipients"] == {"pending": len(expected), "sent": 0, "failed": 0, "bounced": 0}
+    assert shown["recipients"] == {"pending": len(expected), "sending": 0, "sent": 0, "failed": 0, "bounced": 0}
 
     recipients = rita.get(f"/tickets/{number}/notice/recipients")
     assert recipients.status_code == 200, recipients.text

@@ -335,6 +335,10 @@ def test_no_template_of_the_desk_has_inline_script_or_style():
     for template in templates:
         text = template.read_text()
         assert not INLINE_SCRIPT.search(text), template
+        if "/email/" in template.as_posix():
+            # E-mail bodies are never served under the desk's CSP, and mail clients drop external
+            # stylesheets: inline styles are how HTML mail is styled. Scripts stay forbidden.
+            continue
         assert not re.search(r"<style\b|\sstyle=", text, re.IGNORECASE), template
         assert not re.search(r"\son[a-z]+\s*=\s*\"", text), template
 

@@ -28,10 +28,12 @@ from django.utils import timezone
 from secdesk.accounts.models import MembershipRequest, User
 from secdesk.domain.intake import Answers
 from secdesk.domain.policy import Permission, can
+from secdesk.inbound import services as inbound_services
 from secdesk.notices import services as notice_services
 from secdesk.tickets import services as ticket_services
 from secdesk.tickets.storage import IncomingFile
 from secdesk.triage import services as triage
+from secdesk.webhooks import services as webhook_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,6 +62,10 @@ BODIES: dict[str, dict[str, object] | None] = {
     "member_remove": None,
     "membership_request_approve": {},
     "membership_request_reject": {},
+    "inbound_release": {"confirmation_number": "SEC-0000-0000-0"},
+    "inbound_discard": {},
+    "webhook_create": {"url": "https://hooks.example.org/secdesk", "events": ["*"]},
+    "webhook_delete": None,
 }
 # Query parameters an operation needs to get past validation.
 QUERIES: dict[str, dict[str, object]] = {"notice_diff": {"from": 1, "to": 1}}
@@ -100,7 +106,13 @@ def scene(world, live_server, token_for):
     notice_services.start_notice(alice, confirmation_number=number)
     newcomer = User.objects.create_user("dave@unknown.example", "pw-long-enough-123")
     pending = MembershipRequest.objects.create(user=newcomer, organization=world.orgs["contoso"])
+    quarantined = inbound_services.receive(
+        b"From: stranger@unknown.example\r\nSubject: hello\r\n\r\nhi\r\n", source="test"
+    )
+    endpoint = webhook_services.create_endpoint(alice, url=live_server.url + "/hook", events=["*"]).endpoint
     values = {
+        "inbound_id": str(quarantined.inbound_id),
+        "webhook_id": endpoint.public_id,
         "confirmation_number": number,
         "attachment_id": message.attachments.get().public_id,
         "email": "alice@contoso.example",

@@ -1,0 +1,61 @@
+"""What every page of the portal shares: the signed-in actor, their timezone, the base context."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from secdesk.accounts.actors import actor_for
+from secdesk.accounts.models import User
+from secdesk.domain.policy import Actor, Permission, can
+
+_ACTOR = "_secdesk_web_actor"
+
+
+def signed_in_user(request: HttpRequest) -> User | None:
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    """The domain actor of the signed-in person, built once per request."""
+    actor = getattr(request, _ACTOR, None)
+    if not isinstance(actor, Actor):
+        actor = actor_for(signed_in_user(request))
+        setattr(request, _ACTOR, actor)
+    return actor
+
+
+def zone_of(user: object) -> ZoneInfo:
+    """The person's timezone (``User.timezone``); UTC when unset or unknown."""
+    try:
+        return ZoneInfo(str(getattr(user, "timezone", "") or "UTC"))
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def page(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
+    """Render a full page with what the layout needs (navigation, timezone).
+
+    ``page_url`` in the context is where the language switcher returns to when
+    the page answers a POST (a form shown again with its errors).
+    """
+    actor = actor_of(request)
+    zone = zone_of(request.user)
+    context = context or {}
+    base = {
+        "language_next": request.get_full_path() if request.method == "GET" else context.get("page_url", request.path),
+        "actor": actor,
+        "user_zone": zone,
+        "user_zone_name": zone.key,
+        "can_file": can(actor, Permission.TICKET_CREATE),
+        "is_staff_member": actor.is_staff_member,
+    }
+    response = render(request, template, {**base, **context}, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,1 @@
+"""Webhooks: signed event deliveries to publishers' and the marketplace's HTTPS endpoints."""

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from secdesk.cli import client, triage_client
+from secdesk.cli import client, notice_client, triage_client
 
 
 def _django() -> None:
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--attach", action="append", default=[], metavar="FILE")
     reply.add_argument("--internal", action="store_true", help="staff: an internal note")
     triage_client.add_parsers(sub, ticket)
+    notice_client.add_parsers(sub)
     sla.add_parser("sweep", help="mark missed deadlines and escalate them to leads (once)")
     gateway = sub.add_parser("mail-gateway", help="receive reply e-mail over LMTP from the local MTA")
     gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -119,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "ticket":
             run_ticket(args)
+            return 0
+        if args.command == "notice":
+            notice_client.run(args)
             return 0
         if args.command in triage_client.CLIENT_COMMANDS:
             triage_client.run(args)

@@ -64,7 +64,7 @@ def oidc_op(live_server, settings, tmp_path) -> Iterator[Callable[..., RunningOP
         issuer = f"{base}/{tenant}/v2.0" if entra else base
         op = RunningOP(provider_id, issuer, base, live_server.url, f"{prefix}/login/", callback_path, log, process)
         started.append(op)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # node starts slowly on a loaded 2-core machine
         while True:
             if process.poll() is not None:
                 pytest.fail(f"the test OP exited with {process.returncode}:\n{op.output()}")

@@ -290,13 +290,13 @@ def _ensure_message_id(row: NoticeRecipient) -> None:
 
 def _send_one(backend: BaseEmailBackend, renderer: mail.NoticeRenderer, row: NoticeRecipient, customer: str) -> None:
     """Send over the batch's open connection: prebuilt bytes over SMTP, else through the backend's own API."""
-    connection = getattr(backend, "connection", None)
-    if isinstance(backend, SmtpBackend) and connection is not None:
+    smtp = getattr(backend, "connection", None)
+    if isinstance(backend, SmtpBackend) and smtp is not None:
         raw = renderer.raw(row, customer)
         if raw is not None:
             if renderer.envelope_from is None:
                 renderer.envelope_from = backend.prep_address(settings.DEFAULT_FROM_EMAIL)
-            connection.sendmail(renderer.envelope_from, [row.email], raw)
+            smtp.sendmail(renderer.envelope_from, [row.email], raw)
             return
     backend.send_messages([renderer.message(row, customer)])
 

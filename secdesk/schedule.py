@@ -14,7 +14,9 @@ runs only the loop. Any number of workers may run it:
   twice, or overlaps itself after a slow run, does no harm.
 
 A job is a dotted path to a callable taking no arguments; what it returns
-(a dict or a dataclass) is kept as ``last_result``.
+(a dict or a dataclass) is kept as ``last_result``. The loop runs each due job
+in a thread of its own, so a slow job (a webhook receiver taking its time)
+holds up no other, and never starts a job again while it is still running.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,6 +87,8 @@ class Scheduler:
         self.jobs = list(jobs)
         self.worker_id = (worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}")[:64]
         self._targets: dict[str, Callable[[], Any]] = {}
+        self._running: set[str] = set()
+        self._lock = threading.Lock()
 
     def _target(self, job: Job) -> Callable[[], Any]:
         if job.target not in self._targets:
@@ -122,33 +127,61 @@ class Scheduler:
                 due.append(job)
         return due
 
-    def run_due(self, now: datetime | None = None) -> list[str]:
-        """Run every due job this worker wins; returns their names."""
+    def run_due(self, now: datetime | None = None, *, pool: ThreadPoolExecutor | None = None) -> list[str]:
+        """Run every due job this worker wins; returns their names.
+
+        Without ``pool`` the jobs run here, one after the other; with one, each
+        runs in its own thread, so a slow job (a webhook receiver taking its
+        time) does not hold up the outbox drain. A job still running in this
+        process is not started again.
+        """
         ran = []
         for job in self.due(now or timezone.now()):
+            with self._lock:
+                if job.name in self._running:
+                    continue
             if not self._claim(job, timezone.now()):
                 continue
             ran.append(job.name)
-            try:
-                result = self._target(job)()
-            except Exception as exc:
-                logger.exception("scheduled job %s failed", job.name)
-                close_old_connections()
-                self._record(job, error=f"{type(exc).__name__}: {exc}"[:2000])
-            else:
-                self._record(job, result=_summary(result))
+            if pool is None:
+                self._run(job)
+                continue
+            with self._lock:
+                self._running.add(job.name)
+            pool.submit(self._run_in_thread, job)
         return ran
+
+    def _run(self, job: Job) -> None:
+        try:
+            result = self._target(job)()
+        except Exception as exc:
+            logger.exception("scheduled job %s failed", job.name)
+            self._record(job, error=f"{type(exc).__name__}: {exc}"[:2000])
+        else:
+            self._record(job, result=_summary(result))
+
+    def _run_in_thread(self, job: Job) -> None:
+        try:
+            close_old_connections()
+            self._run(job)
+        except Exception:
+            logger.exception("recording scheduled job %s failed", job.name)
+        finally:
+            close_old_connections()
+            with self._lock:
+                self._running.discard(job.name)
 
     def run_forever(self, stop: threading.Event, *, tick: float = 0.5) -> None:
         logger.info("scheduler %s started: %s", self.worker_id, ", ".join(j.name for j in self.jobs))
-        while not stop.is_set():
-            try:
-                close_old_connections()
-                self.run_due()
-            except Exception:
-                logger.exception("the scheduler's tick failed; trying again")
-                time.sleep(min(5.0, tick * 10))
-            stop.wait(tick)
+        with ThreadPoolExecutor(max_workers=len(self.jobs), thread_name_prefix="secdesk-job") as pool:
+            while not stop.is_set():
+                try:
+                    close_old_connections()
+                    self.run_due(pool=pool)
+                except Exception:
+                    logger.exception("the scheduler's tick failed; trying again")
+                    time.sleep(min(5.0, tick * 10))
+                stop.wait(tick)
         close_old_connections()
 
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from django.urls import path
 
 from secdesk.web import calculator, publisher
+from secdesk.web.catalogue import urls as catalogue_urls
+from secdesk.web.dashboard import urls as dashboard_urls
+from secdesk.web.operations import urls as operations_urls
+from secdesk.web.responder import urls as responder_urls
 
 app_name = "web"
 
@@ -30,4 +34,9 @@ urlpatterns = [
     path("tickets/<str:confirmation_number>/notice/approve/", publisher.notice_approve, name="notice_approve"),
     # The CVSS calculator of the request form (an HTML fragment; scores from secdesk.domain.cvss).
     path("cvss/score", calculator.cvss_score, name="cvss_score"),
+    # The responders' side.
+    *responder_urls.urlpatterns,
+    *dashboard_urls.urlpatterns,
+    *catalogue_urls.urlpatterns,
+    *operations_urls.urlpatterns,
 ]

@@ -1,0 +1,1 @@
+"""The marketplace's offers and customers as responders see them."""

@@ -1,0 +1,1 @@
+"""Running the desk: inbound mail quarantine and webhook endpoints."""

@@ -1,0 +1,1 @@
+"""The responders' pages: the triage queue and a ticket's triage page with its actions."""

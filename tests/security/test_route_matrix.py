@@ -242,6 +242,9 @@ def _web_url(route: str, scene) -> str:
         **scene["values"],
         "request_id": scene["request_ids"]["requests"],
         "token_id": str(scene["alice_token_id"]),
+        # The responders' pages name offers and customers by slug.
+        "offer_slug": "contoso-backup",
+        "customer_slug": "northwind",
     }
 
     def value(match: re.Match[str]) -> str:

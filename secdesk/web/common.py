@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from secdesk.accounts.actors import actor_for
 from secdesk.accounts.models import User
+from secdesk.domain.errors import NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
 
 _ACTOR = "_secdesk_web_actor"
+
+View = Callable[..., HttpResponse]
+
+
+def domain_errors(view: View) -> View:
+    """A ticket one may not see is a 404 (like a missing one); a refused action is a 403."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except PermissionDenied as exc:
+            raise HttpForbidden(exc.message) from None
+
+    return guarded
 
 
 def signed_in_user(request: HttpRequest) -> User | None:

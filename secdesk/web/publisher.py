@@ -13,13 +13,10 @@ the person may not see answers 404 exactly like a missing one.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -27,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from secdesk.accounts.views import requires
-from secdesk.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from secdesk.domain.errors import Conflict, FieldError, InvalidInput, PermissionDenied
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.marketplace.selectors import offers_visible_to
@@ -38,27 +35,10 @@ from secdesk.tickets import selectors, services, storage
 from secdesk.tickets.models import RequestStatus, Ticket
 from secdesk.triage import services as triage
 from secdesk.web import calculator, labels
-from secdesk.web.common import actor_of, page, zone_of
+from secdesk.web.common import actor_of, domain_errors, page, zone_of
 from secdesk.web.forms import INTAKE_FIELDS, IntakeForm, end_of_day, field_errors
 
-View = Callable[..., HttpResponse]
 PAGE_SIZE = 25
-
-
-def domain_errors(view: View) -> View:
-    """A ticket one may not see is a 404 (like a missing one); a refused action is a 403."""
-
-    @wraps(view)
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-        except PermissionDenied as exc:
-            raise HttpForbidden(exc.message) from None
-
-    return guarded
-
 
 # --- My tickets ------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from secdesk.accounts import language
 from secdesk.accounts import urls as accounts_urls
 from secdesk.accounts import views as accounts_views
 from secdesk.api.root import api
@@ -27,6 +28,7 @@ urlpatterns += [
 
 # The web portal (the publisher's pages; the triage queue joins them) and Django's language switcher.
 urlpatterns += [
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language: a CSRF-checked POST storing a cookie
+    # The language switcher: a CSRF-checked POST storing a cookie and, when signed in, the profile's language.
+    path("i18n/setlang/", language.set_language, name="set_language"),
     path("", include("secdesk.web.urls")),
 ]

@@ -51,7 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(max_length=200, blank=True)
     staff_role = models.CharField(max_length=32, choices=STAFF_ROLE_CHOICES, blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
-    language = models.CharField(max_length=8, default="en")
+    # Blank: the browser's Accept-Language decides (and mail goes out in the default language).
+    language = models.CharField(max_length=8, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
     date_joined = models.DateTimeField(default=now)

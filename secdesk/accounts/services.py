@@ -1,4 +1,4 @@
-"""Managing an organisation's people: membership requests, invitations, removal.
+"""Managing an organisation's people (membership requests, invitations, removal) and one's own preferences.
 
 Every service takes the ``actor`` first and keyword arguments after it,
 authorises with ``Permission.MEMBER_MANAGE`` for the organisation concerned
@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import available_timezones
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -31,7 +32,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from secdesk.accounts import audit
-from secdesk.accounts.models import Invitation, Membership, MembershipRequest, Organization
+from secdesk.accounts.models import Invitation, Membership, MembershipRequest, Organization, User
 from secdesk.domain.errors import Conflict, ErrorList, NotFound, PermissionDenied
 from secdesk.domain.policy import PUBLISHER_ROLES, Actor, Permission, Role, can, require
 
@@ -269,3 +270,44 @@ def remove_member(actor: Actor, *, organization_id: int, email: str) -> None:
                 raise Conflict("an organisation keeps at least one publisher admin; ask a lead to remove the last one")
         membership.delete()
     logger.info("%s removed %s from %s", actor.email, email, organization.slug)
+
+
+# One's own preferences ------------------------------------------------------------------------------------------
+
+BROWSER_LANGUAGE = ""  # ``User.language`` left blank: the browser's Accept-Language decides
+
+
+def update_preferences(actor: Actor, *, language: str | None = None, timezone_name: str | None = None) -> User:
+    """Set the signed-in person's own language and/or timezone (what is None stays as it is).
+
+    ``language`` is one of ``settings.LANGUAGES`` or ``""`` for the browser's
+    choice; ``timezone_name`` an IANA zone name. Every fault is reported at
+    once (``InvalidInput``). Nobody changes another person's preferences, so
+    there is nothing to authorise beyond being signed in; the row is locked
+    so that two tabs saving at once cannot interleave.
+    """
+    if actor.user_id is None:
+        raise PermissionDenied("sign in to change your preferences")
+    errors = ErrorList()
+    languages = {code for code, _name in settings.LANGUAGES}
+    if language is not None and language != BROWSER_LANGUAGE and language not in languages:
+        errors.add(
+            "language",
+            f"must be one of {', '.join(sorted(languages))}, or empty for the browser's",
+            code="invalid_choice",
+        )
+    if timezone_name is not None and timezone_name not in available_timezones():
+        errors.add("timezone", "is not a known timezone (an IANA name such as Europe/Istanbul)", code="invalid_choice")
+    errors.raise_if_any()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.user_id)
+        changed = []
+        if language is not None and user.language != language:
+            user.language = language
+            changed.append("language")
+        if timezone_name is not None and user.timezone != timezone_name:
+            user.timezone = timezone_name
+            changed.append("timezone")
+        if changed:
+            user.save(update_fields=changed)
+    return user

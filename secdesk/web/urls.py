@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from secdesk.web import calculator, publisher
+from secdesk.web import calculator, preferences, publisher
 from secdesk.web.catalogue import urls as catalogue_urls
 from secdesk.web.dashboard import urls as dashboard_urls
 from secdesk.web.operations import urls as operations_urls
@@ -34,6 +34,8 @@ urlpatterns = [
     path("tickets/<str:confirmation_number>/notice/approve/", publisher.notice_approve, name="notice_approve"),
     # The CVSS calculator of the request form (an HTML fragment; scores from secdesk.domain.cvss).
     path("cvss/score", calculator.cvss_score, name="cvss_score"),
+    # One's own language and timezone (any signed-in person: on the route walk's allow-list).
+    path("preferences/", preferences.preferences, name="preferences"),
     # The responders' side.
     *responder_urls.urlpatterns,
     *dashboard_urls.urlpatterns,

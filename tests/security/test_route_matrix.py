@@ -77,6 +77,7 @@ PUBLIC_WEB = [
     r"^invitations/",  # invitation links are signed tokens; accepting needs a signed-in, verified e-mail
     r"^api/v1/",  # covered operation by operation below
     r"^static/",
+    r"^preferences/$",  # one's own language and timezone: login_required, nobody else's (tests/http)
     r"^i18n/",  # Django's set_language: stores the chosen language in a cookie (a CSRF-checked POST)
 ]
 ROLES = ["alice", "bob", "rita", "leo", "audrey"]

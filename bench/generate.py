@@ -19,9 +19,11 @@ then filled with plain SQL:
   no deadline (``NO_DEADLINE``), ``breached`` for most of those past due, a
   search document of 12-19 words drawn with a skewed distribution from a
   security vocabulary plus the ticket's confirmation number and CVE id;
-* one or two offers a ticket (of its publisher), in ``tickets_ticket_offers``.
+* one or two offers a ticket (of its publisher), in ``tickets_ticket_offers``,
+  each row with its ticket's ``status`` and ``due_at`` (``TicketOffer``;
+  ``stale_ticket_offers`` in the output counts rows that differ: 0).
 
-The ticket table's secondary indexes are dropped before the insert and
+The secondary indexes of both tables are dropped before the inserts and
 rebuilt after it (faster than maintaining them row by row), then
 ``VACUUM ANALYZE``. Prints a JSON line with the counts and timings.
 Each run is deterministic for a given ``--seed``.
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "secdesk_bench_queue"
+FILL_TRIGGER = "tickets_ticket_offers_keys_fill"
 
 # A security vocabulary; earlier words are drawn more often (index = n * random()^2).
 VOCABULARY = [
@@ -414,18 +417,23 @@ def fill(url: str, *, tickets: int, orgs: int, responders: int, closed_fraction:
         )
         timings["tickets_s"] = time.perf_counter() - started
 
+        # The rows carry their ticket's queue keys (status, due_at), written here from the same join;
+        # the trigger that would copy them row by row (migration tickets.0004) is off meanwhile, and
+        # the stale-row count below checks the result.
         started = time.perf_counter()
+        conn.execute(f"ALTER TABLE tickets_ticket_offers DISABLE TRIGGER {FILL_TRIGGER}")
         conn.execute(
-            "INSERT INTO tickets_ticket_offers (ticket_id, offer_id) "
-            "SELECT t.id, o.offers[1 + floor(random() * cardinality(o.offers))::int] "
+            "INSERT INTO tickets_ticket_offers (ticket_id, offer_id, status, due_at) "
+            "SELECT t.id, o.offers[1 + floor(random() * cardinality(o.offers))::int], t.status, t.due_at "
             "FROM tickets_ticket t JOIN bench_org o ON o.id = t.organization_id"
         )
         conn.execute(
-            "INSERT INTO tickets_ticket_offers (ticket_id, offer_id) "
-            "SELECT t.id, o.offers[1 + floor(random() * cardinality(o.offers))::int] "
+            "INSERT INTO tickets_ticket_offers (ticket_id, offer_id, status, due_at) "
+            "SELECT t.id, o.offers[1 + floor(random() * cardinality(o.offers))::int], t.status, t.due_at "
             "FROM tickets_ticket t JOIN bench_org o ON o.id = t.organization_id WHERE random() < 0.3 "
             "ON CONFLICT DO NOTHING"
         )
+        conn.execute(f"ALTER TABLE tickets_ticket_offers ENABLE TRIGGER {FILL_TRIGGER}")
         timings["ticket_offers_s"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -449,10 +457,16 @@ def fill(url: str, *, tickets: int, orgs: int, responders: int, closed_fraction:
                 "SELECT count(*) FROM tickets_ticket WHERE status NOT IN ('closed', 'resolved', 'draft')"
             ),
             "ticket_offers": one("SELECT count(*) FROM tickets_ticket_offers"),
+            "stale_ticket_offers": one(
+                "SELECT count(*) FROM tickets_ticket_offers l JOIN tickets_ticket t ON t.id = l.ticket_id"
+                " WHERE (l.status, l.due_at) IS DISTINCT FROM (t.status, t.due_at)"
+            ),
             "organizations": org_count,
             "offers": one("SELECT count(*) FROM marketplace_offer"),
             "table_size": one("SELECT pg_size_pretty(pg_total_relation_size('tickets_ticket'))"),
         }
+    if counts["stale_ticket_offers"]:
+        raise RuntimeError(f"{counts['stale_ticket_offers']} ticket-offer rows do not carry their ticket's keys")
     return {**counts, **{k: round(v, 1) for k, v in timings.items()}}
 
 

@@ -1,6 +1,7 @@
 """Benchmark: the triage queue selector at 10k, 100k and 1M open tickets on PostgreSQL.
 
     python bench/triage_queue.py [--sizes 10000 100000 1000000] [--runs 200] [--keep] [--explain FILE]
+                                 [--db-name secdesk_bench_queue] [--scenarios offer_small offer_big ...]
 
 For each size it builds a fresh ``secdesk_bench_queue`` database with
 ``bench/generate.py`` (dropped at the end unless ``--keep``), then calls
@@ -125,7 +126,7 @@ def _timed(call: Callable[[], int], runs: int) -> tuple[list[float], int]:
     return samples, rows
 
 
-def run(size: int, runs: int, explain: Any) -> list[dict[str, Any]]:
+def run(size: int, runs: int, explain: Any, only: list[str] | None = None) -> list[dict[str, Any]]:
     from zoneinfo import ZoneInfo
 
     from django.db import connection
@@ -143,6 +144,11 @@ def run(size: int, runs: int, explain: Any) -> list[dict[str, Any]]:
     for _ in range(DEEP_PAGES):
         cursor = queue(actor, cursor=cursor).next_cursor
     scenarios["deep"] = {"cursor": cursor}
+    if only:
+        unknown = sorted(set(only) - set(scenarios))
+        if unknown:
+            raise SystemExit(f"unknown scenarios: {', '.join(unknown)} (known: {', '.join(scenarios)})")
+        scenarios = {name: filters for name, filters in scenarios.items() if name in only}
 
     results = []
     for name, filters in scenarios.items():
@@ -186,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the last database")
     parser.add_argument("--reuse", action="store_true", help="with one size: use the existing database as it is")
     parser.add_argument("--explain", type=Path, help="write EXPLAIN (ANALYZE, BUFFERS) of every scenario here")
+    parser.add_argument("--scenarios", nargs="+", metavar="NAME", help="run only these scenarios (default: all)")
     args = parser.parse_args(argv)
     if args.reuse and len(args.sizes) != 1:
         parser.error("--reuse takes one size")
@@ -204,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 info = generate.build(tickets=size, admin_url=args.admin_url, db_name=args.db_name)
                 generated.append(info)
                 print(json.dumps(info), flush=True)
-            results.extend(run(size, args.runs, explain))
+            results.extend(run(size, args.runs, explain, args.scenarios))
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             (server_version,) = cursor.fetchone()

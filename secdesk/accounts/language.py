@@ -44,7 +44,7 @@ class ProfileLanguageMiddleware:
         chosen = profile_language(getattr(request, "user", None))
         if chosen is not None and chosen != translation.get_language():
             translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen  # type: ignore[attr-defined]  # what LocaleMiddleware sets
+            request.LANGUAGE_CODE = chosen  # what LocaleMiddleware sets
         return self.get_response(request)
 
 

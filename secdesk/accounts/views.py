@@ -28,14 +28,22 @@ from secdesk.domain.policy import Permission, can
 View = Callable[..., HttpResponse]
 
 
-def requires(permission: Permission) -> Callable[[View], View]:
-    """Refuse (403) a signed-in person who lacks ``permission``; record it as ``view.permission``."""
+def requires(permission: Permission, *, in_organization: bool = False) -> Callable[[View], View]:
+    """Refuse (403) a signed-in person who lacks ``permission``; record it as ``view.permission``.
+
+    With ``in_organization``, holding it inside one of the person's organisations is enough at the
+    door (a publisher admin's ``webhook:manage``); the view's selector then scopes what they see.
+    """
 
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
-            if not can(actor_for(user if isinstance(user, User) else None), permission):
+            actor = actor_for(user if isinstance(user, User) else None)
+            held = can(actor, permission) or (
+                in_organization and any(can(actor, permission, organization_id=o) for o in actor.organization_ids())
+            )
+            if not held:
                 raise HttpForbidden(f"not allowed: {permission.value}")
             return view(request, *args, **kwargs)
 

@@ -9,8 +9,11 @@ from django.db.models import QuerySet
 from secdesk.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.inbound.models import WAITING_STATUSES, InboundMessage, InboundStatus
+from secdesk.inbound.parsing import ParsedReply, parse_reply
 
 MAX_PAGE = 100
+#: The ``status`` filter for what staff released onto a ticket.
+RELEASED = "released"
 
 
 def _visible(actor: Actor) -> bool:
@@ -45,6 +48,8 @@ STATUS_FILTERS = {
     "waiting": [s.value for s in WAITING_STATUSES],
     **{s.value: [s.value] for s in InboundStatus},
     "all": [s.value for s in InboundStatus],
+    # Posted by staff out of the quarantine (``services.release``), not threaded on arrival.
+    RELEASED: [InboundStatus.POSTED.value],
 }
 
 
@@ -56,9 +61,25 @@ def quarantine(actor: Actor, *, status: str = "waiting", after: int | None = Non
         raise InvalidInput([FieldError("status", f"must be one of: {', '.join(STATUS_FILTERS)}", "invalid_choice")])
     limit = max(1, min(limit, MAX_PAGE))
     queryset: QuerySet[InboundMessage] = InboundMessage.objects.filter(status__in=STATUS_FILTERS[status]).defer("raw")
+    if status == RELEASED:
+        queryset = queryset.filter(threaded_by=RELEASED)
     if after is not None:
         queryset = queryset.filter(pk__lt=after)
-    rows = list(queryset.select_related("ticket").order_by("-id")[: limit + 1])
+    rows = list(queryset.select_related("ticket", "decided_by").order_by("-id")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_after=rows[-1].pk if more and rows else None)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One inbound message as staff inspect it: the row, and what its raw bytes say (never rendered)."""
+
+    message: InboundMessage
+    parsed: ParsedReply
+
+
+def inspect_inbound(actor: Actor, inbound_id: int) -> Inspection:
+    """The message and its parsed headers, text and attachments; ``NotFound`` as :func:`access_inbound`."""
+    row = access_inbound(actor, inbound_id)
+    return Inspection(message=row, parsed=parse_reply(bytes(row.raw)))

@@ -50,7 +50,9 @@ class Ticket(models.Model):
     confirmation_number = models.CharField(max_length=20, unique=True)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="tickets")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    offers = models.ManyToManyField(Offer, related_name="tickets")
+    offers: models.ManyToManyField[Offer, TicketOffer] = models.ManyToManyField(
+        Offer, related_name="tickets", through="TicketOffer"
+    )
     problem_type = models.CharField(max_length=32, default=PROBLEM_TYPE)
     category = models.CharField(max_length=32, choices=Category.choices)
     status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=Status.DRAFT.value)
@@ -151,6 +153,45 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.confirmation_number
+
+
+class TicketOffer(models.Model):
+    """One offer of a ticket: the table behind ``Ticket.offers``, carrying copies of the ticket's queue keys.
+
+    ``status`` and ``due_at`` repeat the ticket's, so that the partial index
+    ``queue_offer_due`` narrows to one offer *and* reads its open tickets in
+    deadline order (the triage queue's offer filter; on the ticket alone no
+    index can do both). The database keeps the copies in step, not the
+    application: triggers (migration ``tickets.0004``, described in
+    :mod:`secdesk.tickets.offer_keys`) copy the ticket's values into a row
+    when it is inserted, and into every row of a ticket whenever its
+    ``status`` or ``due_at`` changes, in the same statement — whichever code
+    writes them (a service, ``QuerySet.update``, raw SQL, the admin). Never
+    write these two fields here; the defaults only fill the insert that the
+    trigger then corrects.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="offer_links")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=32, choices=STATUS_CHOICES, default=Status.DRAFT.value, editable=False)
+    due_at = models.DateTimeField(default=NO_DEADLINE, editable=False)
+
+    class Meta:
+        # The table, its name and its unique pair are those Django made for the implicit
+        # many-to-many (migration 0004 only adopted them).
+        db_table = "tickets_ticket_offers"
+        unique_together: ClassVar = [("ticket", "offer")]
+        indexes: ClassVar = [
+            # The triage queue filtered on an offer: that offer's open tickets by what is due first.
+            models.Index(
+                fields=["offer", "due_at", "ticket"],
+                name="queue_offer_due",
+                condition=models.Q(status__in=OPEN_STATUS_VALUES),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.offer_id} of ticket {self.ticket_id}"
 
 
 class Message(models.Model):

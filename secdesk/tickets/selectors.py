@@ -11,8 +11,22 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db import NotSupportedError
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    Func,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    prefetch_related_objects,
+)
 
 from secdesk.domain import confirmation
 from secdesk.domain.cvss import SEVERITIES
@@ -20,8 +34,20 @@ from secdesk.domain.errors import FieldError, InvalidInput, NotFound, Permission
 from secdesk.domain.intake import CATEGORIES
 from secdesk.domain.lifecycle import Status
 from secdesk.domain.policy import Actor, Permission, can
-from secdesk.marketplace.models import Customer, Deployment
-from secdesk.tickets.models import Attachment, Message, PublisherRequest, RequestStatus, Ticket, TimelineEvent
+from secdesk.marketplace.models import Customer, Deployment, Offer
+from secdesk.tickets.models import (
+    OPEN_STATUS_VALUES,
+    Attachment,
+    Message,
+    PublisherRequest,
+    RequestStatus,
+    Ticket,
+    TimelineEvent,
+)
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
 
 MAX_PAGE = 100
 
@@ -202,3 +228,122 @@ def waiting_on_publisher(tickets: Sequence[Ticket]) -> dict[int, Waiting]:
         .order_by()
     )
     return {row["ticket_id"]: Waiting(open_requests=row["n"], next_due=row["due"]) for row in rows}
+
+
+# --- Tickets by offer and by customer (the responders' catalogue pages) ----------------------------
+
+#: The most tickets of each kind (open, then closed or resolved) an offer's or a customer's page lists.
+TICKETS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class TicketGroups:
+    """Open tickets by what is due first, then the others newest first; ``*_more``: some were left out."""
+
+    open: list[Ticket]
+    open_more: bool
+    other: list[Ticket]
+    other_more: bool
+
+
+def _grouped(queryset: QuerySet[Ticket], limit: int) -> TicketGroups:
+    queryset = queryset.select_related("assignee").defer("search_document")
+    open_rows = list(queryset.filter(status__in=OPEN_STATUS_VALUES).order_by("due_at", "id")[: limit + 1])
+    other_rows = list(queryset.exclude(status__in=OPEN_STATUS_VALUES).order_by("-id")[: limit + 1])
+    return TicketGroups(
+        open=open_rows[:limit],
+        open_more=len(open_rows) > limit,
+        other=other_rows[:limit],
+        other_more=len(other_rows) > limit,
+    )
+
+
+def _require_catalogue_reader(actor: Actor) -> None:
+    if not (actor.is_staff_member and can(actor, Permission.CUSTOMER_READ)):
+        raise PermissionDenied("only marketplace staff see tickets by offer and by customer")
+
+
+def open_tickets_per_offer(actor: Actor, offers: Sequence[Offer]) -> dict[int, int]:
+    """How many open tickets the actor may see name each of ``offers`` (one query)."""
+    rows = (
+        tickets_visible_to(actor)
+        .filter(status__in=OPEN_STATUS_VALUES, offers__in=[offer.pk for offer in offers])
+        .values("offers")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["offers"]: row["n"] for row in rows}
+
+
+def tickets_of_offer(actor: Actor, offer: Offer, *, limit: int = TICKETS_SHOWN) -> TicketGroups:
+    """The tickets naming ``offer`` (an offer the caller got from a scoped selector); two queries."""
+    _require_catalogue_reader(actor)
+    naming = Ticket.offers.through.objects.filter(ticket_id=OuterRef("pk"), offer_id=offer.pk)
+    return _grouped(tickets_visible_to(actor).filter(Exists(naming)), limit)
+
+
+class _VersionAffected(Func):
+    """``versions`` (a ticket's JSON list of affected versions) is empty or holds ``version``.
+
+    The JSON ``contains`` lookup does not exist on SQLite, so each backend gets its own spelling.
+    """
+
+    arity = 2
+    output_field = BooleanField()
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        raise NotSupportedError(f"affected versions are not matched on {connection.vendor}")
+
+    def _parts(self, compiler: SQLCompiler) -> tuple[str, tuple[Any, ...], str, tuple[Any, ...]]:
+        versions, version = (compiler.compile(expression) for expression in self.get_source_expressions())
+        return versions[0], tuple(versions[1]), version[0], tuple(version[1])
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        versions, versions_params, version, version_params = self._parts(compiler)
+        # Only compiled column references are spliced in; any value stays a parameter.
+        exists = f"EXISTS (SELECT 1 FROM json_each({versions}) AS v WHERE v.value = {version})"  # noqa: S608 — see above
+        sql = f"(json_array_length({versions}) = 0 OR {exists})"
+        return sql, (*versions_params, *versions_params, *version_params)
+
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        versions, versions_params, version, version_params = self._parts(compiler)
+        sql = f"(jsonb_array_length({versions}) = 0 OR {versions} @> jsonb_build_array({version}::text))"
+        return sql, (*versions_params, *versions_params, *version_params)
+
+
+def tickets_affecting(actor: Actor, customer: Customer, *, limit: int = TICKETS_SHOWN) -> TicketGroups:
+    """The tickets that count ``customer`` among their affected customers, with their offers; three queries.
+
+    The rule of :func:`affected_customers_of`, seen from the customer's side: one of its deployments
+    is of one of the ticket's offers, on an affected plan (or the ticket names none of that offer's
+    plans), at an affected version (or the ticket names none, or the version is unknown).
+    """
+    _require_catalogue_reader(actor)
+    ticket = OuterRef(OuterRef("pk"))
+    ticket_offers = Ticket.offers.through.objects.filter(ticket_id=ticket)
+    ticket_plans = Ticket.affected_plans.through.objects.filter(ticket_id=ticket)
+    deployments = (
+        Deployment.objects.filter(customer_id=customer.pk, offer_id__in=ticket_offers.values("offer_id"))
+        .filter(Q(plan_id__in=ticket_plans.values("plan_id")) | ~Q(offer_id__in=ticket_plans.values("plan__offer_id")))
+        .filter(Q(version="") | Q(_VersionAffected(OuterRef("affected_versions"), F("version"))))
+    )
+    # Narrow to the tickets of the customer's offers first (an index on the ticket-offer table),
+    # so the per-ticket rule runs on those only, however many tickets the desk holds.
+    its_offers = Deployment.objects.filter(customer_id=customer.pk).values("offer_id")
+    candidates = Ticket.offers.through.objects.filter(offer_id__in=its_offers).values("ticket_id")
+    queryset = tickets_visible_to(actor).filter(pk__in=candidates).filter(Exists(deployments))
+    groups = _grouped(queryset, limit)
+    prefetch_related_objects([*groups.open, *groups.other], Prefetch("offers", queryset=Offer.objects.order_by("slug")))
+    return groups

@@ -95,7 +95,8 @@ def _submit(actor: Actor, ticket: Ticket) -> None:
     ticket.submitted_at = now
     ticket.updated_at = now
     ticket.acknowledgement_due = desk_calendar().acknowledgement_due(now)
-    ticket.save(update_fields=["status", "submitted_at", "updated_at", "acknowledgement_due"])
+    ticket.due_at = ticket.acknowledgement_due  # the queue's key, as create_ticket sets it
+    ticket.save(update_fields=["status", "submitted_at", "updated_at", "acknowledgement_due", "due_at"])
     timeline.append(
         ticket,
         "ticket.submitted",

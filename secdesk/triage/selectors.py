@@ -7,7 +7,7 @@ by ``(due_at, id)`` — the next deadline the marketplace owes, then filing
 order; tickets with no running clock carry ``NO_DEADLINE`` and come last.
 
 Performance contract (checked by ``tests/integration/test_queue.py`` and
-``bench/queue.py``):
+``bench/triage_queue.py``):
 
 * every query is written so that one of the partial indexes ``queue_*``
   (``WHERE status IN <open statuses>``, keys ``[filter column,] due_at, id``)
@@ -16,8 +16,14 @@ Performance contract (checked by ``tests/integration/test_queue.py`` and
   partial index against bound parameters), and the keyset condition is one row comparison
   ``(due_at, id) > (cursor due, cursor id)`` that both PostgreSQL and SQLite
   turn into an index range — so a page costs the same however deep it is;
-* the offer filter is an ``EXISTS`` on the ticket-offer table (no join, so
-  no duplicate rows);
+* filtered on an offer, the query is driven by that offer's ticket-offer
+  rows instead, which carry copies of the ticket's ``status`` and ``due_at``
+  (``TicketOffer``, kept in step by database triggers): the partial index
+  ``queue_offer_due`` (``offer_id, due_at, ticket_id``) narrows to the
+  offer's open tickets and yields their order, so a small offer costs no
+  more than a large one (an ``EXISTS`` on the ticket could only do one of
+  the two); the row is unique per (ticket, offer), so the join adds no
+  duplicates;
 * one query for the page, one for the offers of the whole page (into a plain
   list attribute, :data:`OFFERS_ATTR`), plus one per filter naming something
   by slug or e-mail (publisher, offer, assignee), and up to two for a search
@@ -36,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from django.db import connections
-from django.db.models import DateTimeField, Exists, F, Func, OuterRef, Prefetch, QuerySet, Value
+from django.db.models import DateTimeField, F, FilteredRelation, Func, Prefetch, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Lookup
 
@@ -81,6 +87,11 @@ _SLUG: Final = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 _WORD: Final = re.compile(r"^[a-z_]+$")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_KIND: Final = "q"
+#: The queue's order, on the ticket...
+_TICKET_KEYS: Final = ("due_at", "id")
+#: ... and, filtered on an offer, on that offer's ticket-offer row (the ticket's keys, copied there).
+_LINK: Final = "offer_link"
+_LINK_KEYS: Final = (f"{_LINK}__due_at", f"{_LINK}__ticket_id")
 
 
 class _Row(Func):
@@ -91,13 +102,17 @@ class _Row(Func):
 
 
 class _AfterKey(Lookup):
-    """``(due_at, id) > (due, pk)``: the keyset condition as one row comparison, an index range on both backends."""
+    """``(due_at, id) > (due, pk)``: the keyset condition as one row comparison, an index range on both backends.
+
+    ``keys`` names the two columns compared: the ticket's own, or the copies
+    on the ticket-offer row when the queue reads one offer (:data:`_LINK_KEYS`).
+    """
 
     lookup_name = "after_key"
     prepare_rhs = False
 
-    def __init__(self, due: datetime, pk: int) -> None:
-        super().__init__(_Row(F("due_at"), F("id")), _Row(Value(due, output_field=DateTimeField()), Value(pk)))
+    def __init__(self, due: datetime, pk: int, keys: tuple[str, str] = _TICKET_KEYS) -> None:
+        super().__init__(_Row(F(keys[0]), F(keys[1])), _Row(Value(due, output_field=DateTimeField()), Value(pk)))
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]  # params hold datetimes too
         lhs_sql, lhs_params = compiler.compile(self.lhs)
@@ -123,10 +138,10 @@ class _OpenStatus(Lookup):
     lookup_name = "open_status"
     prepare_rhs = False
 
-    def __init__(self) -> None:
+    def __init__(self, column: str = "status") -> None:
         if not all(_WORD.match(value) for value in OPEN_STATUS_VALUES):
             raise ValueError("open statuses must be plain words to be written into SQL")
-        super().__init__(F("status"), tuple(OPEN_STATUS_VALUES))
+        super().__init__(F(column), tuple(OPEN_STATUS_VALUES))
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]  # params hold datetimes too
         lhs_sql, lhs_params = compiler.compile(self.lhs)
@@ -210,6 +225,7 @@ def queue(
     errors.raise_if_any()
 
     queryset: QuerySet[Ticket] = tickets_visible_to(actor).filter(_OpenStatus())
+    queryset, keys = _ordered_on(queryset, offer_id, after)
     if status:
         queryset = queryset.filter(status=status)
     if category:
@@ -220,24 +236,19 @@ def queue(
         queryset = queryset.filter(priority=priority)
     if organization_id is not None:
         queryset = queryset.filter(organization_id=organization_id)
-    if offer_id is not None:
-        through = Ticket.offers.through
-        queryset = queryset.filter(Exists(through.objects.filter(ticket_id=OuterRef("id"), offer_id=offer_id)))
     if assignee_filter is not None:
         queryset = queryset.filter(assignee_id=assignee_filter) if assignee_filter else queryset.filter(assignee=None)
     if breached is not None:
         queryset = queryset.filter(breached=breached)
-    if after is not None:
-        queryset = queryset.filter(_AfterKey(*after))
     limit = max(1, min(int(limit), MAX_QUEUE_PAGE))
     if q is not None and search.search_text(q):
-        queryset = _searched(queryset, q, limit)
+        queryset = _searched(queryset, q, limit, keys)
 
     rows: list[Ticket] = list(
         queryset.defer("search_document")
         .select_related("organization", "assignee")
         .prefetch_related(Prefetch("offers", queryset=Offer.objects.order_by("slug"), to_attr=OFFERS_ATTR))
-        .order_by("due_at", "id")[: limit + 1]
+        .order_by(*keys)[: limit + 1]
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -245,7 +256,30 @@ def queue(
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def _searched(queryset: QuerySet[Ticket], q: str, limit: int) -> QuerySet[Ticket]:
+def _ordered_on(
+    queryset: QuerySet[Ticket], offer_id: int | None, after: tuple[datetime, int] | None
+) -> tuple[QuerySet[Ticket], tuple[str, str]]:
+    """``queryset`` narrowed to the offer (if any) and to what comes after the cursor, and the two keys to order on.
+
+    Without an offer: the ticket's own ``(due_at, id)``, read from a ``queue_*`` index. With one,
+    the query is driven by that offer's ticket-offer rows, which carry copies of the ticket's keys
+    (``TicketOffer``, kept in step by the database): ``queue_offer_due`` narrows to the offer's open
+    tickets and reads them by deadline, so a page costs the same for an offer with ten open tickets
+    or a hundred thousand, and the keyset condition is a range of that index. One row per (ticket,
+    offer), so the join adds no duplicates. Everything that names the row is in ONE ``filter()``
+    call: Django would give a later call on a multi-valued relation a join of its own.
+    """
+    if offer_id is None:
+        return (queryset if after is None else queryset.filter(_AfterKey(*after))), _TICKET_KEYS
+    row = FilteredRelation("offer_links", condition=Q(offer_links__offer_id=offer_id))
+    conditions: list[Lookup] = [_OpenStatus(f"{_LINK}__status")]
+    if after is not None:
+        conditions.append(_AfterKey(*after, keys=_LINK_KEYS))
+    # The keyword condition makes the join an inner one (expressions alone leave it outer).
+    return queryset.annotate(**{_LINK: row}).filter(*conditions, **{f"{_LINK}__offer_id": offer_id}), _LINK_KEYS
+
+
+def _searched(queryset: QuerySet[Ticket], q: str, limit: int, keys: tuple[str, str]) -> QuerySet[Ticket]:
     """``queryset`` (filtered, after the cursor) narrowed to the tickets matching ``q``.
 
     Left to itself the database picks one plan for every search: PostgreSQL
@@ -268,7 +302,7 @@ def _searched(queryset: QuerySet[Ticket], q: str, limit: int) -> QuerySet[Ticket
     condition = search.row_condition(using, q, id_sql="w.id", vector_sql="w.match_vector")
     if condition is None:
         return queryset.none()
-    inner = queryset.order_by("due_at", "id")
+    inner = queryset.order_by(*keys)
     walk: QuerySet[Any, Any]
     if connections[using].vendor == "postgresql":
         vector = RawSQL(f'"tickets_ticket"."{search.PG_VECTOR_COLUMN}"', ())  # noqa: S611 — a fixed column name

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from secdesk.accounts.models import Organization
 from secdesk.domain.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
 from secdesk.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -81,3 +82,30 @@ def deliveries(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_after=rows[-1].pk if more and rows else None)
+
+
+@dataclass(frozen=True)
+class EndpointPage:
+    items: list[WebhookEndpoint]
+    next_after: int | None
+
+
+def endpoint_page(actor: Actor, *, after: int | None = None, limit: int = 50) -> EndpointPage:
+    """The endpoints the actor manages (see :func:`endpoints_visible_to`), newest first, keyset-paginated."""
+    limit = max(1, min(limit, MAX_PAGE))
+    queryset = endpoints_visible_to(actor)
+    if after is not None:
+        queryset = queryset.filter(pk__lt=after)
+    rows = list(queryset.order_by("-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return EndpointPage(items=rows, next_after=rows[-1].pk if more and rows else None)
+
+
+def owners_for(actor: Actor) -> list[Organization | None]:
+    """Whom the actor may register endpoints for: ``None`` (the marketplace, every ticket) for a lead,
+    then the organisations, by name; a publisher admin: the organisations they manage."""
+    if can(actor, Permission.WEBHOOK_MANAGE):
+        return [None, *Organization.objects.order_by("name")]
+    managed = [o for o in actor.organization_ids() if can(actor, Permission.WEBHOOK_MANAGE, organization_id=o)]
+    return list(Organization.objects.filter(pk__in=managed).order_by("name"))

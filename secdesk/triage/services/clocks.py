@@ -42,8 +42,7 @@ def sync_pause(ticket: Ticket, now: datetime) -> None:
     to them is open (not while an extension waits for the marketplace).
     """
     waiting = (
-        ticket.status == Status.AWAITING_PUBLISHER.value
-        or ticket.requests.filter(status=RequestStatus.OPEN).exists()
+        ticket.status == Status.AWAITING_PUBLISHER.value or ticket.requests.filter(status=RequestStatus.OPEN).exists()
     )
     if waiting and ticket.remediation_paused_at is None:
         ticket.remediation_paused_at = now

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from secdesk.web.dashboard import views
+
+urlpatterns: list[URLPattern] = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

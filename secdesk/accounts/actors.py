@@ -21,3 +21,16 @@ def actor_for(user: User | None, *, write_allowed: bool = True) -> Actor:
         email=user.email,
         write_allowed=write_allowed,
     )
+
+
+_REQUEST_ACTOR = "_secdesk_actor"
+
+
+def actor_of_request(request: object) -> Actor:
+    """The signed-in person's actor, built once per request (the door check and the view share it)."""
+    actor = getattr(request, _REQUEST_ACTOR, None)
+    if not isinstance(actor, Actor):
+        user = getattr(request, "user", None)
+        actor = actor_for(user if isinstance(user, User) else None)
+        setattr(request, _REQUEST_ACTOR, actor)
+    return actor

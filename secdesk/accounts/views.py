@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from secdesk.accounts import services, tokens
-from secdesk.accounts.actors import actor_for
+from secdesk.accounts.actors import actor_for, actor_of_request
 from secdesk.accounts.models import ApiToken, Membership, MembershipRequest, User
 from secdesk.domain.errors import DomainError, FieldError, InvalidInput, NotFound
 from secdesk.domain.policy import Permission, can
@@ -38,8 +38,7 @@ def requires(permission: Permission, *, in_organization: bool = False) -> Callab
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = request.user
-            actor = actor_for(user if isinstance(user, User) else None)
+            actor = actor_of_request(request)
             held = can(actor, permission) or (
                 in_organization and any(can(actor, permission, organization_id=o) for o in actor.organization_ids())
             )

@@ -11,12 +11,10 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from secdesk.accounts.actors import actor_for
+from secdesk.accounts.actors import actor_of_request
 from secdesk.accounts.models import User
 from secdesk.domain.errors import NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
-
-_ACTOR = "_secdesk_web_actor"
 
 View = Callable[..., HttpResponse]
 
@@ -43,11 +41,7 @@ def signed_in_user(request: HttpRequest) -> User | None:
 
 def actor_of(request: HttpRequest) -> Actor:
     """The domain actor of the signed-in person, built once per request."""
-    actor = getattr(request, _ACTOR, None)
-    if not isinstance(actor, Actor):
-        actor = actor_for(signed_in_user(request))
-        setattr(request, _ACTOR, actor)
-    return actor
+    return actor_of_request(request)
 
 
 def zone_of(user: object) -> ZoneInfo:

@@ -2,7 +2,7 @@
 
     python bench/pages.py [--db sqlite|postgres] [--tickets 100000] [--closed-fraction 0.6]
                           [--runs 50] [--warmup 5] [--only NAME ...] [--reuse] [--keep]
-                          [--proposed-indexes] [--explain]
+                          [--explain]
 
 The data:
 
@@ -32,9 +32,6 @@ said so), and a page that fails is reported while the others are measured, so
 the script can be re-run as pages are added. Target: p95 < 100 ms. Prints a
 line per page and one ``{"bench": "pages", ...}`` JSON line.
 
-``--proposed-indexes`` creates, with plain ``CREATE INDEX`` (not a migration),
-the indexes the dashboard's queries would use (see
-``secdesk/triage/metrics.py``), to measure what they would bring.
 ``--reuse`` measures the existing database as it is; ``--keep`` keeps it.
 """
 
@@ -100,14 +97,6 @@ HISTORY_SQL = [
     " AND (breached OR (status IN ('resolved', 'closed') AND random() < 0.2))",
     "UPDATE tickets_ticket SET breached = true"
     " WHERE ack_breached_at IS NOT NULL OR remediation_breached_at IS NOT NULL",
-]
-# The indexes secdesk/triage/metrics.py proposes for the dashboard's window queries (--proposed-indexes).
-PROPOSED_INDEXES = [
-    "CREATE INDEX IF NOT EXISTS proposed_ack ON tickets_ticket"
-    " (submitted_at, acknowledged_at, acknowledgement_due, ack_breached_at, status) WHERE submitted_at IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS proposed_remediation ON tickets_ticket"
-    " (remediation_due, remediation_breached_at, status, close_reason) WHERE remediation_due IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS proposed_open_age ON tickets_ticket (status, severity, submitted_at)",
 ]
 # Copied to SQLite in this order (foreign keys first); rows the SQLite desk already has (the demo's) are kept.
 COPIED_TABLES = [
@@ -250,21 +239,6 @@ def _copy_table(source: Any, target: sqlite3.Connection, table: str) -> int:
         target.executemany(insert, batch)
         count += len(batch)
     return count
-
-
-def create_proposed_indexes() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for statement in PROPOSED_INDEXES:
-            cursor.execute(statement)
-        # PostgreSQL's autovacuum would gather statistics soon anyway; the desk never runs ANALYZE on SQLite
-        # (and the triage queue's plans there are tuned for no statistics: with them, measured, 22 -> 99 ms).
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE tickets_ticket")
-
-
-# --- The scene (through the services, on the database measured) --------------------------------------
 
 
 def scene() -> dict[str, Any]:
@@ -522,7 +496,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--reuse", action="store_true", help="measure the existing desk as it is")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the data dir")
-    parser.add_argument("--proposed-indexes", action="store_true", help="create the indexes metrics.py proposes")
     parser.add_argument("--explain", action="store_true", help="print the plans of each page's slowest statements")
     args = parser.parse_args(argv)
     pages = [spec for spec in PAGES if not args.only or spec.name in args.only]
@@ -538,8 +511,6 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection, connections
 
     try:
-        if args.proposed_indexes:
-            create_proposed_indexes()
         prepared = scene()
         print(json.dumps(prepared), flush=True)
         results = list(measure(pages, prepared["ticket"], args.runs, args.warmup, args.explain))
@@ -561,7 +532,6 @@ def main(argv: list[str] | None = None) -> int:
                 "db": args.db,
                 "database_version": version,
                 "machine": common.machine(),
-                "proposed_indexes": args.proposed_indexes,
                 "runs": args.runs,
                 "warmup": args.warmup,
                 "generated": generated,

@@ -23,9 +23,16 @@ from secdesk.accounts import services, tokens
 from secdesk.accounts.actors import actor_for, actor_of_request
 from secdesk.accounts.models import ApiToken, Membership, MembershipRequest, User
 from secdesk.domain.errors import DomainError, FieldError, InvalidInput, NotFound
-from secdesk.domain.policy import Permission, can
+from secdesk.domain.policy import Actor, Permission, can
 
 View = Callable[..., HttpResponse]
+
+
+def holds(actor: Actor, permission: Permission, *, in_organization: bool = False) -> bool:
+    """Whether ``actor`` holds ``permission`` — with ``in_organization``, inside any of their organisations."""
+    return can(actor, permission) or (
+        in_organization and any(can(actor, permission, organization_id=o) for o in actor.organization_ids())
+    )
 
 
 def requires(permission: Permission, *, in_organization: bool = False) -> Callable[[View], View]:
@@ -38,15 +45,13 @@ def requires(permission: Permission, *, in_organization: bool = False) -> Callab
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            actor = actor_of_request(request)
-            held = can(actor, permission) or (
-                in_organization and any(can(actor, permission, organization_id=o) for o in actor.organization_ids())
-            )
-            if not held:
+            if not holds(actor_of_request(request), permission, in_organization=in_organization):
                 raise HttpForbidden(f"not allowed: {permission.value}")
             return view(request, *args, **kwargs)
 
-        guarded.permission = permission  # type: ignore[attr-defined]  # read by the route walk
+        # Read by the route walk (tests) and by the portal's navigation, which shows a link only to whom its door opens.
+        guarded.permission = permission  # type: ignore[attr-defined]  # an attribute on a function
+        guarded.in_organization = in_organization  # type: ignore[attr-defined]  # an attribute on a function
         return guarded
 
     return decorate

@@ -149,6 +149,20 @@ class Ticket(models.Model):
                 condition=models.Q(remediation_breached_at__isnull=True, remediation_paused_at__isnull=True)
                 & models.Q(status__in=OPEN_STATUS_VALUES),
             ),
+            # The dashboard (secdesk/triage/metrics.py): each of its three ticket queries reads a window or a
+            # group of tickets from one of these alone, every column it needs in the index (bench/pages.py).
+            models.Index(
+                fields=["submitted_at", "acknowledged_at", "acknowledgement_due", "ack_breached_at", "status"],
+                name="dashboard_ack",
+                condition=models.Q(submitted_at__isnull=False),
+            ),
+            models.Index(
+                fields=["remediation_due", "remediation_breached_at", "status", "close_reason"],
+                name="dashboard_remediation",
+                condition=models.Q(remediation_due__isnull=False),
+            ),
+            # Not partial: SQLite uses a partial index only when the query spells its predicate with literals.
+            models.Index(fields=["status", "severity", "submitted_at"], name="dashboard_open_age"),
         ]
 
     def __str__(self) -> str:

@@ -42,19 +42,18 @@ What the figures mean:
   suspended or delisted, with the latest enforcement (suspend/delist) or
   modification request behind it (``secdesk.triage.offers_under_action``).
 
-Indexes: no index leads with ``submitted_at`` or ``remediation_due`` (as of
-migration ``tickets.0004``), so the acknowledgement and remediation queries
-scan the ticket table, and the open tickets' ages are read from the table
-rows. At 100k tickets that misses the page's 100 ms (``bench/pages.py``
-measures it; ``--proposed-indexes`` adds these three and measures again):
+Indexes (migration ``tickets.0005``): each ticket query reads its rows
+from one index alone, every column it needs in the index (``bench/pages.py``
+measures the page at 100k tickets):
 
-* ``(submitted_at, acknowledged_at, acknowledgement_due, ack_breached_at,
-  status) WHERE submitted_at IS NOT NULL`` — the window's tickets in one
-  index range, every column read here in the index (no table access);
-* ``(remediation_due, remediation_breached_at, status, close_reason) WHERE
-  remediation_due IS NOT NULL`` — the same for remediation targets;
-* ``(status, severity, submitted_at)`` — open tickets by severity and age
-  from the index alone (not partial: SQLite uses a partial index only when
+* ``dashboard_ack`` ``(submitted_at, acknowledged_at, acknowledgement_due,
+  ack_breached_at, status) WHERE submitted_at IS NOT NULL`` — the window's
+  tickets in one index range;
+* ``dashboard_remediation`` ``(remediation_due, remediation_breached_at,
+  status, close_reason) WHERE remediation_due IS NOT NULL`` — the same for
+  remediation targets;
+* ``dashboard_open_age`` ``(status, severity, submitted_at)`` — open tickets
+  by severity and age (not partial: SQLite uses a partial index only when
   the query spells the predicate with literals, which ``status__in`` does not).
 """
 

@@ -15,6 +15,7 @@ from secdesk.accounts.actors import actor_of_request
 from secdesk.accounts.models import User
 from secdesk.domain.errors import NotFound, PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
+from secdesk.web.navigation import links_for
 
 View = Callable[..., HttpResponse]
 
@@ -68,6 +69,7 @@ def page(
         "actor": actor,
         "user_zone": zone,
         "user_zone_name": zone.key,
+        "nav_links": links_for(actor),
         "can_file": can(actor, Permission.TICKET_CREATE),
         "is_staff_member": actor.is_staff_member,
     }

@@ -264,6 +264,11 @@ CACHES = {
         }
     )
 }
+# The dashboard's figures are computed at most once per period, timezone and this many seconds, and shared by
+# the staff who read it in that time (secdesk/triage/recent.py); 0 computes them for every request.
+DASHBOARD_CACHE_SECONDS = config.env_int("SECDESK_DASHBOARD_CACHE_SECONDS", 60)
+if DASHBOARD_CACHE_SECONDS < 0:
+    raise config.ConfigError("SECDESK_DASHBOARD_CACHE_SECONDS must be 0 or more")
 # The client's address: REMOTE_ADDR, or behind N trusted reverse proxies the one X-Forwarded-For names.
 ALLAUTH_TRUSTED_PROXY_COUNT = config.env_int("SECDESK_TRUSTED_PROXY_COUNT", 0)
 

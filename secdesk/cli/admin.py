@@ -226,13 +226,17 @@ def mail_gateway(args: argparse.Namespace) -> int:
     """Serve LMTP until SIGTERM or Ctrl-C (see ``secdesk/inbound/gateway.py``)."""
     import threading
 
-    from secdesk.inbound import gateway
+    from django.conf import settings
+
+    from secdesk.inbound import checks, gateway
 
     controller, handler = gateway.start(args.host, args.port)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
     signal.signal(signal.SIGINT, lambda _signum, _frame: stopped.set())
     print(f"secdesk mail gateway: LMTP on {args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    if not settings.INBOUND_AUTHSERV_ID:
+        print(f"warning: {checks.MESSAGE} {checks.HINT}", file=sys.stderr, flush=True)
     try:
         stopped.wait()
     finally:

@@ -320,7 +320,7 @@ def _acknowledgements(
         entry.median_hours = percentile(counts, 0.5)
         entry.p90_hours = percentile(counts, 0.9)
         for bin_number, found in counts.items():
-            histogram[_bucket_of(DELAY_BINS[bin_number].low)] += found
+            histogram[_BUCKET_OF_BIN[bin_number]] += found
             overall[bin_number] = overall.get(bin_number, 0) + found
     return weeks, list(zip(ACK_BUCKETS, histogram, strict=True)), overall
 
@@ -328,6 +328,10 @@ def _acknowledgements(
 def _bucket_of(hours: float) -> int:
     """The :data:`ACK_BUCKETS` index of a delay (a bin's lower edge: the buckets' edges are bin edges)."""
     return next(i for i, bucket in enumerate(ACK_BUCKETS) if bucket.high is None or hours < bucket.high)
+
+
+#: The bucket of each delay bin, by bin number (looked up for every (week, bin) row of the query).
+_BUCKET_OF_BIN: Final = tuple(_bucket_of(delay.low) for delay in DELAY_BINS)
 
 
 def _open_by_severity(visible: QuerySet[Ticket], now: datetime) -> list[OpenBySeverity]:

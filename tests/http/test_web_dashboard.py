@@ -202,3 +202,23 @@ def test_numbers_and_dates_in_the_readers_language(client, world):
     assert "1,6" in html  # a decimal comma
     assert "1.6 h" not in html
     assert "Europe/Istanbul" in html
+
+
+def test_a_second_reader_within_the_minute_gets_the_figures_computed_for_the_first(client, world, settings):
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    fill(world, 12)
+    client.force_login(world.users["rita"])
+    with CaptureQueriesContext(connection) as first:
+        computed = client.get("/dashboard/?weeks=12").content.decode()
+    # Every ticket closed: not seen until the figures are computed again.
+    Ticket.objects.exclude(status="closed").update(status="closed", close_reason="resolved")
+    client.force_login(world.users["audrey"])
+    with CaptureQueriesContext(connection) as second:
+        shared = client.get("/dashboard/?weeks=12").content.decode()
+    on_tickets = [q["sql"] for q in second.captured_queries if '"tickets_ticket"' in q["sql"]]
+    assert on_tickets == []
+    assert len(second.captured_queries) < len(first.captured_queries)
+    as_of = re.compile(r'<p class="muted dashboard-asof">(.*?)</p>', re.S)
+    assert as_of.findall(shared) == as_of.findall(computed) != []
+    tiles = re.compile(r'<dl class="tiles">.*?</dl>', re.S)
+    assert tiles.findall(shared) == tiles.findall(computed) != []

@@ -106,3 +106,9 @@ def test_gateway_refuses_helo_and_speaks_lmtp(gateway):
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         code, _ = smtp.helo("client.example")
         assert code == 500  # LMTP has LHLO, not HELO
+
+
+def test_the_gateway_warns_when_senders_are_not_verified(gateway):
+    # No SECDESK_INBOUND_AUTHSERV_ID in the gateway's environment: it says at start that From is trusted.
+    _port, log = gateway
+    assert "accepted on the strength of their From address alone" in log.read_text()

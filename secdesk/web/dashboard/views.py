@@ -1,4 +1,4 @@
-"""The responders' dashboard page: one selector (``secdesk.triage.metrics.dashboard``), charts, data tables."""
+"""The responders' dashboard page: one selector (``secdesk.triage.recent.recent_dashboard``), charts, data tables."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from secdesk.accounts.views import requires
 from secdesk.domain.errors import InvalidInput
 from secdesk.domain.policy import Permission
 from secdesk.triage import metrics
+from secdesk.triage.recent import recent_dashboard
 from secdesk.web.common import actor_of, domain_errors, page, zone_of
 from secdesk.web.dashboard import figures
 
@@ -34,7 +35,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("weeks", str(metrics.DEFAULT_WEEKS)).strip()
     context = {"nav": "dashboard", "periods": _periods(), "selected": raw}
     try:
-        figures_ = metrics.dashboard(
+        figures_ = recent_dashboard(
             actor_of(request), weeks=int(raw) if raw.isdigit() else -1, zone=zone_of(request.user)
         )
     except InvalidInput:

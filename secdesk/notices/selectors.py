@@ -64,8 +64,12 @@ def versions(actor: Actor, confirmation_number: str) -> QuerySet[NoticeVersion]:
     return NoticeVersion.objects.filter(notice=notice).select_related("author").order_by("number")
 
 
+#: How :func:`diff` labels a version's subject (its first line).
+SUBJECT_PREFIX = "Subject: "
+
+
 def _version_lines(version: NoticeVersion) -> list[str]:
-    return [f"Subject: {version.subject}", "", *version.body.splitlines()]
+    return [f"{SUBJECT_PREFIX}{version.subject}", "", *version.body.splitlines()]
 
 
 def diff(actor: Actor, confirmation_number: str, from_version: int, to_version: int) -> str:

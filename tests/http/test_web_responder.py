@@ -16,7 +16,10 @@ from datetime import timedelta
 
 import pytest
 from django.urls import resolve
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from secdesk.domain.intake import Answers
 from secdesk.domain.policy import Permission
@@ -358,7 +361,17 @@ def test_overriding_the_suggestion_needs_a_reason_tied_to_the_field(client, worl
         assert raw not in page
     again = client.post(f"/queue/{number}/acknowledge/", {"priority": "P1", "severity": "critical"})
     assert again.status_code == 302  # acknowledged already (another tab): the page as it stands, and why
-    assert "This step cannot be taken now" in _html(client.get(again["Location"]))
+    assert "This step cannot be taken now: the ticket is Acknowledged" in _html(client.get(again["Location"]))
+    client.cookies["django_language"] = "tr"
+    refused = client.post(f"/queue/{number}/acknowledge/", {"priority": "P1", "severity": "critical"})
+    turkish = _html(client.get(refused["Location"]))
+    with translation.override("tr"):
+        sentence = _(
+            "This step cannot be taken now: the ticket is %(status)s, or someone changed it since you loaded the page."
+        ) % {"status": pgettext("ticket status", "Acknowledged")}
+    assert escape(sentence) in turkish
+    assert "cannot be taken now" not in turkish
+    del client.cookies["django_language"]
     assert _ticket(number).priority == "P3"
 
 
@@ -402,7 +415,7 @@ def test_reclassify_assess_and_lifecycle_steps(client, world):
     assert _ticket(number).status == "assessing"
     not_now = client.post(f"/queue/{number}/step/", {"action": "reopen", "reason": "x"})
     assert not_now.status_code == 302
-    assert "cannot reopen a ticket that is assessing" in _html(client.get(not_now["Location"]))
+    assert "This step cannot be taken now: the ticket is Being assessed" in _html(client.get(not_now["Location"]))
     closed = client.post(
         f"/queue/{number}/step/", {"action": "close", "close_reason": "duplicate", "duplicate_of": original}
     )
@@ -535,7 +548,17 @@ def test_the_notice_is_started_co_edited_and_approved_by_a_lead(client, world):
     assert versions.status_code == 200
     diff = _html(versions)
     assert 'diff__line--added">' in diff
-    assert "Update now" in diff
+    assert "--- Version 1" in diff
+    assert "+++ Version 2" in diff
+    assert "+Subject: Update now" in diff
+    client.cookies["django_language"] = "tr"
+    turkish = _html(client.get(f"/queue/{number}/notice/versions/?from=1&to=2"))
+    with translation.override("tr"):
+        assert "--- " + _("Version %(number)s") % {"number": 1} in turkish
+        assert "+" + _("Subject: %(subject)s") % {"subject": "Update now"} in turkish
+    assert "Version 1" not in turkish
+    assert "Subject: Update now" not in turkish
+    del client.cookies["django_language"]
     for raw in RAW:
         assert raw not in diff
     assert client.get(f"/queue/{number}/notice/versions/?from=1&to=9").status_code == 400
@@ -659,8 +682,6 @@ def test_the_turkish_catalogue_has_no_untranslated_or_fuzzy_entry():
 
 @pytest.fixture
 def english():
-    from django.utils import translation
-
     with translation.override("en"):
         yield
 

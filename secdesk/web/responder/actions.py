@@ -9,6 +9,8 @@ comes back to the page as it stands now, with the reason in the message.
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +30,8 @@ from secdesk.web.common import domain_errors
 from secdesk.web.responder import words
 from secdesk.web.responder.triage import back_to, form_state, render_triage, ticket_for, triage_url
 
+logger = logging.getLogger(__name__)
+
 _ACK_FIELDS = ("priority", "severity", "reason", "actively_exploited")
 _SPECIFIC = {
     ("reason", "required"): gettext_lazy(
@@ -37,8 +41,18 @@ _SPECIFIC = {
 
 
 def refused_now(request: HttpRequest, ticket: Ticket, exc: Conflict | InvalidTransition, anchor: str) -> HttpResponse:
-    """The ticket moved on (another responder, another tab): say so above the page as it stands now."""
-    messages.error(request, _("This step cannot be taken now: %(detail)s") % {"detail": exc.message})
+    """The ticket moved on (another responder, another tab): say so above the page as it stands now.
+
+    Said in the reader's language with the ticket's status as it is now; the service's own explanation
+    (``exc.message``, in English) is kept for the log, not shown.
+    """
+    _actor, current = ticket_for(request, ticket.confirmation_number)
+    messages.error(
+        request,
+        _("This step cannot be taken now: the ticket is %(status)s, or someone changed it since you loaded the page.")
+        % {"status": labels.label(labels.STATUS, current.status)},
+    )
+    logger.info("refused on %s: %s", ticket.confirmation_number, exc.message)
     return back_to(ticket, anchor)
 
 

@@ -209,13 +209,25 @@ class TicketOffer(models.Model):
 
 
 class Message(models.Model):
-    """One message in a ticket's thread; ``internal`` notes are for staff only."""
+    """One message in a ticket's thread; ``internal`` notes are for staff only.
+
+    ``body`` is the message as written (or, for what the desk says itself, in English); a message the
+    desk writes also carries its ``kind`` and ``facts`` (the outcome, the offer, the reason...), so that
+    each reader's page can say it in the reader's language. A person's message has no kind.
+    """
+
+    class Kind(models.TextChoices):
+        WRITTEN = "", "written by a person"
+        ASSESSMENT = "assessment", "assessment result"
+        OFFER_ACTION = "offer_action", "offer action"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     body = models.TextField()
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.WRITTEN, blank=True)
+    facts = models.JSONField(default=dict, blank=True)
     internal = models.BooleanField(default=False)
     from_marketplace = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=now)

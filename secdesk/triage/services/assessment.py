@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,10 +46,17 @@ def _duplicate_target(actor: Actor, ticket: Ticket, number: str) -> Ticket:
     return original
 
 
-def post_marketplace_message(actor: Actor, ticket: Ticket, body: str) -> Message:
-    """A publisher-visible message from the marketplace, written inside the caller's transaction."""
+def post_marketplace_message(actor: Actor, ticket: Ticket, body: str, *, kind: str, facts: dict[str, Any]) -> Message:
+    """A publisher-visible message the desk writes for the marketplace (``kind`` and ``facts`` say what it
+    says, for pages in other languages), inside the caller's transaction."""
     message = Message.objects.create(
-        ticket=ticket, author_id=actor.user_id, body=body, internal=False, from_marketplace=True
+        ticket=ticket,
+        author_id=actor.user_id,
+        body=body,
+        kind=kind,
+        facts=facts,
+        internal=False,
+        from_marketplace=True,
     )
     append_message(ticket.pk, body)
     return message
@@ -86,7 +95,12 @@ def assess(
             body += f"\nOriginal report: {original.confirmation_number}"
         if summary.strip():
             body += f"\n\n{summary.strip()}"
-        message = post_marketplace_message(actor, ticket, body)
+        facts = {
+            "outcome": outcome,
+            "duplicate_of": original.confirmation_number if original else None,
+            "summary": summary.strip(),
+        }
+        message = post_marketplace_message(actor, ticket, body, kind=Message.Kind.ASSESSMENT, facts=facts)
         timeline.append(
             ticket,
             "ticket.assessed",

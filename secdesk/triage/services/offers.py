@@ -12,6 +12,7 @@ from secdesk.domain.policy import Actor, Permission, require
 from secdesk.marketplace.models import Offer, OfferAction, OfferActionKind, OfferStatus
 from secdesk.marketplace.selectors import offers_visible_to
 from secdesk.tickets import timeline
+from secdesk.tickets.models import Message
 from secdesk.tickets.selectors import access_ticket
 from secdesk.triage.services.assessment import post_marketplace_message
 
@@ -95,7 +96,13 @@ def take_offer_action(
             text = MESSAGES[action].format(offer=target.name) + f"\nReason: {record.reason}"
             if review_date:
                 text += f"\nReview date: {review_date.isoformat()}"
-            post_marketplace_message(actor, ticket, text)
+            facts = {
+                "action": action,
+                "offer": target.name,
+                "reason": record.reason,
+                "review_date": review_date.isoformat() if review_date else None,
+            }
+            post_marketplace_message(actor, ticket, text, kind=Message.Kind.OFFER_ACTION, facts=facts)
             timeline.append(
                 ticket,
                 f"offer.{action}",

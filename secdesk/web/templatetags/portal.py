@@ -11,7 +11,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from secdesk.web import labels
+from secdesk.tickets.models import Message
+from secdesk.web import labels, message_text
 from secdesk.web.markdown import render_markdown
 
 register = template.Library()
@@ -61,3 +62,9 @@ def markdown(value: str | None) -> SafeString:
 @register.filter
 def errors_for(errors: dict[str, list[str]] | None, name: str) -> list[str]:
     return (errors or {}).get(name, [])
+
+
+@register.filter
+def message_html(message: Message) -> SafeString:
+    """A thread message in the reader's language where the desk wrote it (``secdesk.web.message_text``)."""
+    return message_text.message_html(message)

@@ -107,6 +107,8 @@ def message(item: Message, confirmation_number: str, zone: tzinfo) -> dict[str, 
         "internal": item.internal,
         "author": item.author.display_name if item.author else "system",
         "from_marketplace": item.from_marketplace,
+        "kind": item.kind,
+        "facts": item.facts,
         "created_at": _local(item.created_at, zone),
         "attachments": [attachment(a, confirmation_number) for a in item.attachments.all()],
     }

@@ -74,6 +74,13 @@ class MessageOut(Schema):
     internal: bool
     author: str
     from_marketplace: bool
+    kind: str = Field(
+        description='"" for a message a person wrote; "assessment" or "offer_action" for one the desk wrote itself'
+    )
+    facts: dict[str, Any] = Field(
+        description="what a message of the desk says (assessment: outcome, duplicate_of, summary; offer_action: "
+        "action, offer, reason, review_date), for showing it in another language; {} for a person's message"
+    )
     created_at: datetime
     attachments: list[AttachmentOut]
 

@@ -115,3 +115,14 @@ def test_messages_written_before_get_their_kind_from_their_text(world, number):
     assert {m.pk: (m.kind, m.facts) for m in Message.objects.exclude(kind="")} == expected
     assert backfill._assessment("Assessment result: something else") is None
     assert backfill._offer_action("The marketplace has suspended the offer X.\nNo reason line") is None
+
+
+def test_the_api_gives_the_kind_and_facts(api, world, number):
+    triage.assess(world.actor("rita"), confirmation_number=number, outcome="not_reproducible", summary="No crash.")
+    thread = api("alice").get(f"/tickets/{number}/messages")
+    assert thread.status_code == 200
+    assessment = next(m for m in thread.json() if m["kind"] == "assessment")
+    assert assessment["facts"] == {"outcome": "not_reproducible", "duplicate_of": None, "summary": "No crash."}
+    assert assessment["body"].startswith("Assessment result: Not reproducible")
+    written = api("alice").post(f"/tickets/{number}/messages", json={"body": "We see it on 4.2 too."})
+    assert (written.json()["kind"], written.json()["facts"]) == ("", {})

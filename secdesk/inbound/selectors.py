@@ -53,6 +53,9 @@ STATUS_FILTERS = {
 }
 
 
+_TICKET_TEXTS = ("description", "remediation_steps", "customer_message", "resolution", "search_document", "cvss")
+
+
 def quarantine(actor: Actor, *, status: str = "waiting", after: int | None = None, limit: int = 50) -> Page:
     """Inbound messages newest first (default: those waiting for staff — quarantined or malformed)."""
     if not _visible(actor):
@@ -65,7 +68,12 @@ def quarantine(actor: Actor, *, status: str = "waiting", after: int | None = Non
         queryset = queryset.filter(threaded_by=RELEASED)
     if after is not None:
         queryset = queryset.filter(pk__lt=after)
-    rows = list(queryset.select_related("ticket", "decided_by").order_by("-id")[: limit + 1])
+    # A row names its ticket by confirmation number only: the ticket's long texts stay in the database.
+    rows = list(
+        queryset.select_related("ticket", "decided_by")
+        .defer(*(f"ticket__{name}" for name in _TICKET_TEXTS))
+        .order_by("-id")[: limit + 1]
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(items=rows, next_after=rows[-1].pk if more and rows else None)

@@ -59,11 +59,14 @@ measures the page at 100k tickets):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -240,7 +243,8 @@ def dashboard(actor: Actor, *, weeks: int = DEFAULT_WEEKS, zone: ZoneInfo, now: 
 
     Five queries: acknowledgements (with what their percentiles are read
     from), open tickets, remediation targets, offers under action by status,
-    the offers listed.
+    the offers listed; on PostgreSQL inside a transaction that gives their
+    sorts more memory (:func:`_memory_for_aggregates`).
     Raises ``PermissionDenied`` for anyone not holding ``queue:read`` and
     ``InvalidInput`` (field ``weeks``) for a period not offered.
     """
@@ -253,10 +257,11 @@ def dashboard(actor: Actor, *, weeks: int = DEFAULT_WEEKS, zone: ZoneInfo, now: 
     now = now or timezone.now()
     calendar = week_starts(now, zone, weeks)
     visible = tickets_visible_to(actor)
-    ack_weeks, histogram, delays = _acknowledgements(visible, calendar, now)
-    open_rows = _open_by_severity(visible, now)
-    remediation_weeks = _remediation(visible, calendar, now)
-    by_status, offers = offers_under_action(actor, zone)
+    with _memory_for_aggregates():
+        ack_weeks, histogram, delays = _acknowledgements(visible, calendar, now)
+        open_rows = _open_by_severity(visible, now)
+        remediation_weeks = _remediation(visible, calendar, now)
+        by_status, offers = offers_under_action(actor, zone)
     return Dashboard(
         now=now,
         zone=zone,
@@ -270,6 +275,21 @@ def dashboard(actor: Actor, *, weeks: int = DEFAULT_WEEKS, zone: ZoneInfo, now: 
         offers_by_status=by_status,
         offers=offers,
     )
+
+
+@contextmanager
+def _memory_for_aggregates() -> Iterator[None]:
+    """PostgreSQL: let the enclosed ``GROUP BY`` queries sort or hash in memory (16 MB rather than the default
+    4 MB), in a transaction of their own so that the setting ends with them. The 26-week window's ~49,000 rows
+    spilled to disk: the acknowledgement query measured 44 -> 28 ms at 100k tickets. SQLite sorts in its own
+    page cache: nothing to set, no transaction."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '16MB'")
+        yield
 
 
 def _acknowledgements(

@@ -137,12 +137,13 @@ def test_the_page_costs_the_same_queries_with_many_tickets(client, world, django
     with CaptureQueriesContext(connection) as empty:
         assert client.get("/dashboard/?weeks=26").status_code == 200
     fill(world, 300)
-    with django_assert_max_num_queries(len(empty.captured_queries)):
+    with django_assert_max_num_queries(len(empty.captured_queries)):  # savepoints and SET LOCAL included
         response = client.get("/dashboard/?weeks=26")
     assert response.status_code == 200
     # The five figures' queries; the session, the signed-in user, and their memberships (read by the
     # permission check and again by the page's actor).
-    assert len(empty.captured_queries) <= 9
+    control = ("SAVEPOINT", "RELEASE SAVEPOINT", "SET LOCAL")  # PostgreSQL's work_mem for the figures' transaction
+    assert len([q for q in empty.captured_queries if not q["sql"].startswith(control)]) <= 9
 
 
 def test_offer_names_are_escaped_and_the_list_is_bounded(client, world):

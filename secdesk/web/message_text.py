@@ -29,6 +29,7 @@ OFFER_ACTION_SAID: Final[dict[str, Promise]] = {
 
 
 def message_html(message: Message) -> SafeString:
+    """The message's HTML for the page, in the active language where the desk wrote it."""
     facts: dict[str, Any] = message.facts if isinstance(message.facts, dict) else {}
     if message.kind == Message.Kind.ASSESSMENT and facts.get("outcome") in OUTCOME:
         return _assessment(facts)

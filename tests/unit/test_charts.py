@@ -218,3 +218,20 @@ def test_ticks_are_round_numbers_from_zero(maximum, integer, expected):
 def test_a_scale_with_no_range_stays_at_its_start():
     assert Scale(0, 10, 100)(5) == 10
     assert Scale(10, 100, 0)(5) == 50
+
+
+def test_a_horizontal_bar_of_zero_still_says_zero_unless_every_bar_is():
+    def ends(values: list[int]) -> list[str]:
+        markup = charts.stacked_bars(
+            ident="ages",
+            title="Ages",
+            description="d",
+            categories=["Offer A", "Offer B"],
+            series=[charts.Series("Suspended", values)],
+            horizontal=True,
+            total_format=lambda value: f"{value:g} days",
+        )
+        return [text for text in texts(parse(markup)) if text.endswith(" days")]
+
+    assert ends([5, 0]) == ["5 days", "0 days"]
+    assert ends([0, 0]) == []

@@ -228,7 +228,7 @@ def stacked_bars(
             done += value
         if horizontal:
             parts.append(category_label(left - 8, middle + 4, category, anchor="end"))
-            if totals[index]:
+            if any(totals):  # a zero is said too (an offer acted on today, no critical ticket), unless all are
                 parts.append(text_at(scale(done) + 6, middle + 4, total_format(totals[index]), anchor="start"))
         else:
             if (len(categories) - 1 - index) % every == 0:

@@ -295,14 +295,23 @@ def _reads(captured: CaptureQueriesContext) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)  # the figures' own transaction is a real one, not a savepoint
-def test_the_memory_setting_ends_with_the_figures(world, desk):
-    # PostgreSQL: the aggregates' work_mem is set for their own transaction only, not left on the connection.
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL setting; SQLite sets nothing")
-    dashboard(world.actor("rita"), weeks=4, zone=UTC_ZONE, now=NOW)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW work_mem")
-        assert cursor.fetchone()[0] != "16MB"
+def test_the_memory_setting_is_postgresql_only_and_ends_with_the_figures(world, desk):
+    rita = world.actor("rita")
+    with CaptureQueriesContext(connection) as captured:
+        dashboard(rita, weeks=4, zone=UTC_ZONE, now=NOW)
+    statements = [q["sql"] for q in captured.captured_queries]
+    # Whatever the database, the connection is left as it was found: no transaction open.
+    assert connection.get_autocommit()
+    assert not connection.in_atomic_block
+    if connection.vendor == "postgresql":
+        assert "SET LOCAL work_mem = '16MB'" in statements
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            assert cursor.fetchone()[0] != "16MB"  # SET LOCAL ended with the figures' transaction
+    else:
+        # SQLite: the five reads and nothing else (no setting, no transaction of their own).
+        assert len(statements) == 5
+        assert all(sql.startswith("SELECT") for sql in statements)
 
 
 def test_a_constant_number_of_queries_whatever_the_number_of_tickets(world, desk):

@@ -64,16 +64,21 @@ def versions(actor: Actor, confirmation_number: str) -> QuerySet[NoticeVersion]:
     return NoticeVersion.objects.filter(notice=notice).select_related("author").order_by("number")
 
 
-#: How :func:`diff` labels a version's subject (its first line).
-SUBJECT_PREFIX = "Subject: "
+def diff(
+    actor: Actor,
+    confirmation_number: str,
+    from_version: int,
+    to_version: int,
+    *,
+    version_label: str = "version %(number)s",
+    subject_label: str = "Subject: %(subject)s",
+) -> str:
+    """A unified diff of subject and body between two versions.
 
-
-def _version_lines(version: NoticeVersion) -> list[str]:
-    return [f"{SUBJECT_PREFIX}{version.subject}", "", *version.body.splitlines()]
-
-
-def diff(actor: Actor, confirmation_number: str, from_version: int, to_version: int) -> str:
-    """A unified diff of subject and body between two versions, labelled ``version N``."""
+    Each version is its subject line (``subject_label``), a blank line, then
+    its body; the file headers are ``version_label``. The labels are English
+    unless the caller (a page in the reader's language) passes its own.
+    """
     notice = notice_for(actor, confirmation_number)
     found = {v.number: v for v in NoticeVersion.objects.filter(notice=notice, number__in=[from_version, to_version])}
     errors = [
@@ -83,12 +88,16 @@ def diff(actor: Actor, confirmation_number: str, from_version: int, to_version: 
     ]
     if errors:
         raise InvalidInput(errors)
+
+    def lines(version: NoticeVersion) -> list[str]:
+        return [subject_label % {"subject": version.subject}, "", *version.body.splitlines()]
+
     return "\n".join(
         difflib.unified_diff(
-            _version_lines(found[from_version]),
-            _version_lines(found[to_version]),
-            fromfile=f"version {from_version}",
-            tofile=f"version {to_version}",
+            lines(found[from_version]),
+            lines(found[to_version]),
+            fromfile=version_label % {"number": from_version},
+            tofile=version_label % {"number": to_version},
             lineterm="",
         )
     )

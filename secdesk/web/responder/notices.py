@@ -20,7 +20,6 @@ from secdesk.accounts.views import requires
 from secdesk.domain.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from secdesk.domain.policy import Permission
 from secdesk.notices import selectors, services
-from secdesk.notices.selectors import SUBJECT_PREFIX
 from secdesk.web.common import domain_errors, page
 from secdesk.web.responder.triage import back_to, form_state, render_triage, ticket_for, triage_url
 
@@ -102,31 +101,12 @@ def notice_approve(request: HttpRequest, confirmation_number: str) -> HttpRespon
     return back_to(ticket, "notice")
 
 
-def _diff_lines(text: str, from_number: int, to_number: int) -> list[dict[str, str]]:
-    """The unified diff as lines to show, its file headers and the subject's label in the reader's language.
-
-    ``notices.selectors.diff`` writes each version as ``Subject: …``, a blank line, then the body; the
-    subject is the first line of a version, so only the first hunk (when it starts at line 1) can hold it.
-    """
+def _diff_lines(text: str) -> list[dict[str, str]]:
     kinds = {"+": "added", "-": "removed", "@": "hunk"}
-    lines = text.splitlines()
-    if len(lines) < 2:
-        return []
-    shown = [
-        {"text": "--- " + _("Version %(number)s") % {"number": from_number}, "kind": "header"},
-        {"text": "+++ " + _("Version %(number)s") % {"number": to_number}, "kind": "header"},
+    return [
+        {"text": line, "kind": "header" if index < 2 else kinds.get(line[:1], "same")}
+        for index, line in enumerate(text.splitlines())
     ]
-    in_heading = bool(lines[2:3]) and lines[2].startswith(("@@ -1,", "@@ -1 ", "@@ -0,"))
-    for line in lines[2:]:
-        kind = kinds.get(line[:1], "same")
-        if kind == "hunk" and shown[-1]["kind"] != "header":
-            in_heading = False  # a later hunk: past the subject
-        elif in_heading and line[1:] == "":
-            in_heading = False  # the blank line after the subject
-        elif in_heading and line[1:].startswith(SUBJECT_PREFIX):
-            line = line[:1] + _("Subject: %(subject)s") % {"subject": line[1 + len(SUBJECT_PREFIX) :]}
-        shown.append({"text": line, "kind": kind})
-    return shown
 
 
 @login_required
@@ -155,8 +135,15 @@ def notice_versions(request: HttpRequest, confirmation_number: str) -> HttpRespo
     }
     status = 200
     try:
-        changes = selectors.diff(actor, ticket.confirmation_number, chosen["from"], chosen["to"])
-        context["diff"] = _diff_lines(changes, chosen["from"], chosen["to"])
+        changes = selectors.diff(
+            actor,
+            ticket.confirmation_number,
+            chosen["from"],
+            chosen["to"],
+            version_label=_("Version %(number)s"),
+            subject_label=_("Subject: %(subject)s"),
+        )
+        context["diff"] = _diff_lines(changes)
     except InvalidInput as exc:
         status = 400
         context["errors"] = {

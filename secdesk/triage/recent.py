@@ -17,13 +17,11 @@ tickets are scoped (not every ticket) is computed for, never cached for.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from secdesk.domain.errors import PermissionDenied
 from secdesk.domain.policy import Actor, Permission, can
@@ -52,7 +50,7 @@ def recent_dashboard(actor: Actor, *, weeks: int, zone: ZoneInfo) -> Dashboard:
     except Exception:  # an unreadable entry (or the cache down) must not take the page with it
         logger.warning("dashboard cache unreadable; computing the figures", exc_info=True)
         found = None
-    if isinstance(found, Dashboard) and _fresh(found.now, seconds):
+    if isinstance(found, Dashboard):  # the cache expires the entry after ``seconds``
         return found
     figures = dashboard(actor, weeks=weeks, zone=zone)
     try:
@@ -60,7 +58,3 @@ def recent_dashboard(actor: Actor, *, weeks: int, zone: ZoneInfo) -> Dashboard:
     except Exception:  # the figures are computed: failing to keep them is not the reader's problem
         logger.warning("dashboard cache not written", exc_info=True)
     return figures
-
-
-def _fresh(computed: datetime, seconds: int) -> bool:
-    return (timezone.now() - computed).total_seconds() < seconds

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from secdesk.accounts.actors import actor_of_request
 from secdesk.accounts.models import User
 from secdesk.domain.errors import NotFound, PermissionDenied
-from secdesk.domain.policy import Actor, Permission, can
+from secdesk.domain.policy import Actor
 from secdesk.web.navigation import links_for
 
 View = Callable[..., HttpResponse]
@@ -64,13 +64,14 @@ def page(
     actor = actor_of(request)
     zone = zone_of(request.user)
     context = context or {}
+    links = links_for(actor)
     base = {
         "language_next": request.get_full_path() if request.method == "GET" else context.get("page_url", request.path),
         "actor": actor,
         "user_zone": zone,
         "user_zone_name": zone.key,
-        "nav_links": links_for(actor),
-        "can_file": can(actor, Permission.TICKET_CREATE),
+        "nav_links": links,
+        "can_file": any(link.key == "new" for link in links),  # the door of "Start request" opens
         "is_staff_member": actor.is_staff_member,
     }
     response = render(request, template, {**base, **context}, status=status)

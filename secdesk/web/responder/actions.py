@@ -97,8 +97,10 @@ def assign(request: HttpRequest, confirmation_number: str) -> HttpResponse:
     return redirect(_safe_next(request) or triage_url(ticket, "assignee"))
 
 
-def _bool(request: HttpRequest, name: str) -> bool:
-    return request.POST.get(name) in ("on", "true", "1", "yes")
+def _classification(request: HttpRequest) -> tuple[dict[str, str], bool]:
+    """The acknowledge and reclassify forms' fields: priority, severity, reason; and the exploitation checkbox."""
+    values = {name: request.POST.get(name, "").strip() for name in ("priority", "severity", "reason")}
+    return values, request.POST.get("actively_exploited") in ("on", "true", "1", "yes")
 
 
 @login_required
@@ -108,8 +110,7 @@ def _bool(request: HttpRequest, name: str) -> bool:
 def acknowledge(request: HttpRequest, confirmation_number: str) -> HttpResponse:
     """Acknowledge with a priority and a severity; choosing other than the suggestion needs a reason."""
     actor, ticket = ticket_for(request, confirmation_number)
-    values = {name: request.POST.get(name, "").strip() for name in ("priority", "severity", "reason")}
-    exploited = _bool(request, "actively_exploited")
+    values, exploited = _classification(request)
     try:
         services.acknowledge(
             actor,
@@ -141,8 +142,7 @@ def acknowledge(request: HttpRequest, confirmation_number: str) -> HttpResponse:
 def reclassify(request: HttpRequest, confirmation_number: str) -> HttpResponse:
     """Change priority, severity or active exploitation later, always with a reason."""
     actor, ticket = ticket_for(request, confirmation_number)
-    values = {name: request.POST.get(name, "").strip() for name in ("priority", "severity", "reason")}
-    exploited = _bool(request, "actively_exploited")
+    values, exploited = _classification(request)
     try:
         services.reclassify(
             actor,
